@@ -1,0 +1,107 @@
+"""Support for the walkthrough: where figures go, quick settings for tests, running chapters.
+
+Every chapter in `walkthrough/` is Markdown whose ```python blocks run top to bottom in one
+namespace. The test suite runs them all in *quick* mode (tiny step counts), so a chapter cannot
+rot; `python -m transformer.course` runs them in full and rewrites `walkthrough/figures/`.
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+FIGURES_ENV = "TRANSFORMER_FIGURES_DIR"
+QUICK_ENV = "TRANSFORMER_QUICK"
+
+_CODE_BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def quick_mode() -> bool:
+    """True while the test suite runs the chapters (tiny settings, same code)."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
+
+
+def scale(full, quick):
+    """`full` when a chapter runs for real, `quick` when the test suite runs it."""
+    return quick if quick_mode() else full
+
+
+def walkthrough_dir() -> Path:
+    """The `walkthrough/` folder of the checkout this package was installed from."""
+    return Path(__file__).resolve().parents[1] / "walkthrough"
+
+
+def figures_dir() -> Path:
+    """Where chapters save figures: $TRANSFORMER_FIGURES_DIR, else `walkthrough/figures/`."""
+    configured = os.environ.get(FIGURES_ENV)
+    if configured:
+        path = Path(configured)
+    elif walkthrough_dir().is_dir():
+        path = walkthrough_dir() / "figures"
+    else:
+        path = Path.cwd() / "figures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(fig, name: str) -> Path:
+    """Save a matplotlib figure under `figures_dir()` and close it; return the path."""
+    import matplotlib.pyplot as plt
+
+    path = figures_dir() / name
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The ```python blocks of a chapter, in order."""
+    return [match.group(1) for match in _CODE_BLOCK.finditer(markdown)]
+
+
+def run_chapter(path: Path) -> dict:
+    """Execute every python block of the chapter at `path` in one namespace; return it.
+
+    An error names the chapter and the block (1-based) it came from.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    namespace: dict = {"__name__": f"walkthrough_{path.stem}"}
+    for number, block in enumerate(code_blocks(path.read_text(encoding="utf-8")), start=1):
+        code = compile(block, f"{path.name} [block {number}]", "exec")
+        exec(code, namespace)  # noqa: S102 - the chapters are this project's own code
+    return namespace
+
+
+def chapters(directory: Path | None = None) -> list[Path]:
+    """The chapter files, in course order (their names start with the chapter number)."""
+    directory = directory or walkthrough_dir()
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.md"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m transformer.course",
+        description="Run walkthrough chapters in full and rewrite their figures.",
+    )
+    parser.add_argument("names", nargs="*", help="chapter numbers or file names (default: all)")
+    parser.add_argument("--quick", action="store_true", help="tiny settings, as the tests run them")
+    args = parser.parse_args(argv)
+    if args.quick:
+        os.environ[QUICK_ENV] = "1"
+    selected = [p for p in chapters() if not args.names or any(p.name.startswith(n) for n in args.names)]
+    if not selected:
+        print(f"error: no chapter matches {args.names} in {walkthrough_dir()}", file=sys.stderr)
+        return 2
+    for path in selected:
+        start = time.perf_counter()
+        run_chapter(path)
+        print(f"{path.name}: ran in {time.perf_counter() - start:.1f}s, figures in {figures_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Token embedding: each token id looks up a learned vector, scaled by sqrt(d_model).
+
+Chapter: walkthrough/05_embeddings_and_positions.md. Paper: Vaswani et al. 2017, §3.4:
+"In the embedding layers, we multiply those weights by sqrt(d_model)."
+
+Notation map: the paper's embedding matrix -> `table.weight` (vocab, d_model).
+The padding id's row starts at zero and never receives a gradient (`nn.Embedding(padding_idx=...)`),
+so padding contributes nothing a model could learn from.
+"""
+
+import math
+
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+from transformer.checks import expect_ids
+
+
+class TokenEmbedding(nn.Module):
+    """`table[ids] * sqrt(d_model)`."""
+
+    def __init__(self, vocab_size: int, d_model: int, pad_id: int | None = 0):
+        super().__init__()
+        if vocab_size < 1 or d_model < 1:
+            raise ValueError(f"TokenEmbedding: expected vocab_size >= 1 and d_model >= 1, got {vocab_size} and {d_model}")
+        self.vocab_size = vocab_size
+        self.d_model = d_model
+        self.pad_id = pad_id
+        self.table = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+
+    def forward(self, ids: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
+        expect_ids("ids", ids, self.vocab_size)
+        return self.table(ids) * math.sqrt(self.d_model)

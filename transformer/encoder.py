@@ -1,0 +1,112 @@
+"""The encoder: residual connections with layer norm, the encoder layer, and the stack.
+
+Chapter: walkthrough/07_encoder.md. Paper: Vaswani et al. 2017, §3.1 and §5.4:
+
+    "the output of each sub-layer is LayerNorm(x + Sublayer(x))"        (post-norm, the paper)
+    "We apply dropout to the output of each sub-layer, before it is added to the sub-layer input"
+
+Post-norm (`norm_first=False`, the paper and PyTorch's default):  x = LayerNorm(x + Dropout(Sublayer(x)))
+Pre-norm  (`norm_first=True`, Xiong et al. 2020): x = x + Dropout(Sublayer(LayerNorm(x)))
+
+Pre-norm keeps an un-normalised residual path from input to output, which makes deeper stacks
+train without a careful warm-up; it then needs a final LayerNorm on the stack's output
+(`final_norm=True`). `nn.Transformer` always puts a final norm on both stacks, whichever
+`norm_first` it has: `final_norm` makes that an explicit choice here.
+"""
+
+from collections.abc import Callable
+
+from jaxtyping import Bool, Float
+from torch import Tensor, nn
+
+from transformer.attention import AttentionFunction, MultiHeadAttention, scaled_dot_product_attention
+from transformer.checks import expect_shape
+from transformer.feed_forward import PositionwiseFeedForward
+
+
+class Residual(nn.Module):
+    """A sub-layer wrapped in its residual connection, dropout and layer norm."""
+
+    def __init__(self, d_model: int, dropout: float, norm_first: bool):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.norm_first = norm_first
+
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], sublayer: Callable[[Tensor], Tensor]
+    ) -> Float[Tensor, "batch seq d_model"]:
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norm(x)))
+        return self.norm(x + self.dropout(sublayer(x)))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention over the source, then the feed-forward network, each in a `Residual`."""
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        attention: AttentionFunction = scaled_dot_product_attention,
+    ):
+        super().__init__()
+        self.d_model = d_model
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention)
+        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
+        self.attn_residual = Residual(d_model, dropout, norm_first)
+        self.ff_residual = Residual(d_model, dropout, norm_first)
+
+    def forward(
+        self, x: Float[Tensor, "batch src_seq d_model"], mask: Bool[Tensor, "#batch #heads #src_seq src_seq"] | None = None
+    ) -> tuple[Float[Tensor, "batch src_seq d_model"], Float[Tensor, "batch heads src_seq src_seq"] | None]:
+        """Returns the layer's output and its self-attention weights (for plots)."""
+        weights = None
+
+        def self_attention(h: Tensor) -> Tensor:
+            nonlocal weights
+            out, weights = self.self_attn(h, h, h, mask)
+            return out
+
+        x = self.attn_residual(x, self_attention)
+        return self.ff_residual(x, self.feed_forward), weights
+
+
+class Encoder(nn.Module):
+    """N identical encoder layers (the paper: N = 6), optionally followed by a final LayerNorm."""
+
+    def __init__(
+        self,
+        n_layers: int,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        final_norm: bool = False,
+        attention: AttentionFunction = scaled_dot_product_attention,
+    ):
+        super().__init__()
+        self.d_model = d_model
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention) for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+
+    def forward(
+        self,
+        x: Float[Tensor, "batch src_seq d_model"],
+        mask: Bool[Tensor, "#batch #heads #src_seq src_seq"] | None = None,
+        return_weights: bool = False,
+    ):
+        """The memory the decoder attends to; with `return_weights`, also each layer's weights."""
+        expect_shape("x", x, "batch src_seq d_model", d_model=self.d_model)
+        all_weights = []
+        for layer in self.layers:
+            x, weights = layer(x, mask)
+            all_weights.append(weights)
+        x = self.norm(x)
+        return (x, all_weights) if return_weights else x

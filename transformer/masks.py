@@ -1,0 +1,47 @@
+"""Masks: which keys each query may attend to.
+
+Chapter: walkthrough/06_attention.md. Paper: Vaswani et al. 2017, §3.2.3 (masking future
+positions in the decoder) and the padding every batched implementation needs.
+
+One convention everywhere, the same as `torch.nn.functional.scaled_dot_product_attention`:
+a boolean mask, **True = may attend**. (`nn.MultiheadAttention`'s boolean masks mean the
+opposite: True = *not* allowed. The tests convert with `~mask`.)
+
+Masks are shaped to broadcast against attention scores `(batch, heads, q_seq, kv_seq)`:
+a source mask is `(batch, 1, 1, src_seq)` (the same for every head and every query), a target
+mask `(batch, 1, tgt_seq, tgt_seq)` (padding and the causal triangle combined).
+"""
+
+import torch
+from jaxtyping import Bool, Int
+from torch import Tensor
+
+
+def padding_mask(ids: Int[Tensor, "batch seq"], pad_id: int) -> Bool[Tensor, "batch seq"]:
+    """True where `ids` holds a real token, False where it holds padding."""
+    return ids != pad_id
+
+
+def causal_mask(size: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
+    """True where query position i may attend to key position j, i.e. j <= i.
+
+    The lower triangle: position i sees itself and the past, never the future, so the decoder
+    cannot peek at the token it is asked to predict.
+    """
+    if size < 1:
+        raise ValueError(f"causal_mask: expected a size >= 1, got {size}")
+    return torch.ones(size, size, dtype=torch.bool, device=device).tril()
+
+
+def source_mask(src: Int[Tensor, "batch src_seq"], pad_id: int) -> Bool[Tensor, "batch 1 1 src_seq"]:
+    """Mask for attention over the source: every query may attend to every real source token."""
+    return padding_mask(src, pad_id)[:, None, None, :]
+
+
+def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, "batch 1 tgt_seq tgt_seq"]:
+    """Mask for decoder self-attention: real target tokens that are not in the future.
+
+    `mask[b, 0, i, j]` is True when key j is a real token and j <= i.
+    """
+    keys_real = padding_mask(tgt, pad_id)[:, None, None, :]
+    return keys_real & causal_mask(tgt.shape[1], tgt.device)

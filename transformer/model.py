@@ -1,0 +1,233 @@
+"""The whole Transformer: embeddings, encoder, decoder and generator, built from a config.
+
+Chapter: walkthrough/08_decoder_and_model.md. Paper: Vaswani et al. 2017, §3 and Figure 1;
+§3.4 for weight tying ("we share the same weight matrix between the two embedding layers and
+the pre-softmax linear transformation"); Table 3 for the base model's sizes.
+
+Notation map: N -> `n_encoder_layers`, `n_decoder_layers`; the "Linear" before the softmax in
+Figure 1 -> `generator`. The model returns logits; the softmax lives in the loss and in decoding.
+
+Deviations, each an explicit config field with the paper's value as default:
+`norm_first` (False: post-norm), `final_norm` (False: no extra LayerNorm after each stack,
+`nn.Transformer` has one), `tie_embeddings` (True: target embedding = generator weights; the
+paper also shares the source embedding, which needs a joint vocabulary), `positional`
+("sinusoidal"), `attention` ("explicit" maths, or "fused" PyTorch kernel).
+Initialisation: Xavier-uniform for every matrix (as the paper's released code), padding rows 0.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+from transformer.attention import ATTENTION_FUNCTIONS, split_heads
+from transformer.checks import expect_ids, expect_shape
+from transformer.decoder import Decoder
+from transformer.embedding import TokenEmbedding
+from transformer.encoder import Encoder
+from transformer.masks import source_mask, target_mask
+from transformer.positional_encoding import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+from transformer.seq2seq import DecoderState, Seq2Seq
+
+POSITIONAL = {"sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEmbedding}
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Every number the model factory needs. Paper (base model) values in the comments."""
+
+    src_vocab_size: int
+    tgt_vocab_size: int
+    d_model: int = 512  # 512
+    n_heads: int = 8  # 8
+    d_ff: int = 2048  # 2048
+    n_encoder_layers: int = 6  # 6
+    n_decoder_layers: int = 6  # 6
+    dropout: float = 0.1  # 0.1
+    max_len: int = 512  # longest sequence the positional table covers
+    norm_first: bool = False  # False: post-norm
+    final_norm: bool = False  # False
+    tie_embeddings: bool = True  # True
+    positional: str = "sinusoidal"  # sinusoidal
+    attention: str = "explicit"
+    src_pad_id: int = 0
+    tgt_pad_id: int = 0
+
+    def __post_init__(self):
+        positive = ("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
+                    "n_encoder_layers", "n_decoder_layers", "max_len")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"TransformerConfig.{name}: expected a positive integer, got {value!r}")
+        if self.d_model % self.n_heads != 0:
+            raise ValueError(f"TransformerConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if self.positional == "sinusoidal" and self.d_model % 2 != 0:
+            raise ValueError(f"TransformerConfig: sinusoidal positions need an even d_model, got {self.d_model}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"TransformerConfig.dropout: expected a value in [0, 1), got {self.dropout}")
+        if self.positional not in POSITIONAL:
+            raise ValueError(f"TransformerConfig.positional: expected one of {sorted(POSITIONAL)}, got {self.positional!r}")
+        if self.attention not in ATTENTION_FUNCTIONS:
+            raise ValueError(f"TransformerConfig.attention: expected one of {sorted(ATTENTION_FUNCTIONS)}, got {self.attention!r}")
+        if not 0 <= self.src_pad_id < self.src_vocab_size or not 0 <= self.tgt_pad_id < self.tgt_vocab_size:
+            raise ValueError("TransformerConfig: pad ids must lie inside their vocabularies, "
+                             f"got src_pad_id={self.src_pad_id}, tgt_pad_id={self.tgt_pad_id}")
+
+    @classmethod
+    def tiny(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> "TransformerConfig":
+        """For tests and the copy task: trains in seconds on a CPU."""
+        sizes = dict(d_model=64, n_heads=4, d_ff=128, n_encoder_layers=2, n_decoder_layers=2, dropout=0.1, max_len=256)
+        return cls(src_vocab_size, tgt_vocab_size, **{**sizes, **overrides})
+
+    @classmethod
+    def small(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> "TransformerConfig":
+        """For Multi30k on a CPU: d_model 256, 3 + 3 layers."""
+        sizes = dict(d_model=256, n_heads=8, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3, dropout=0.1, max_len=256)
+        return cls(src_vocab_size, tgt_vocab_size, **{**sizes, **overrides})
+
+    @classmethod
+    def base(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> "TransformerConfig":
+        """The paper's base model (Table 3)."""
+        return cls(src_vocab_size, tgt_vocab_size, **overrides)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TransformerConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TransformerConfig: unknown fields {unknown}")
+        return cls(**values)
+
+
+class Transformer(Seq2Seq):
+    """Encoder-decoder Transformer (Figure 1). `forward(src, tgt_in)` returns logits."""
+
+    def __init__(
+        self,
+        *,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        n_encoder_layers: int,
+        n_decoder_layers: int,
+        dropout: float,
+        max_len: int,
+        norm_first: bool,
+        final_norm: bool,
+        tie_embeddings: bool,
+        positional: str,
+        attention: str,
+        src_pad_id: int,
+        tgt_pad_id: int,
+    ):
+        super().__init__()
+        self.src_pad_id, self.tgt_pad_id = src_pad_id, tgt_pad_id
+        self.d_model, self.n_heads = d_model, n_heads
+        attention_fn = ATTENTION_FUNCTIONS[attention]
+        self.src_embed = TokenEmbedding(src_vocab_size, d_model, src_pad_id)
+        self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, tgt_pad_id)
+        self.src_position = POSITIONAL[positional](d_model, max_len, dropout)
+        self.tgt_position = POSITIONAL[positional](d_model, max_len, dropout)
+        self.encoder = Encoder(n_encoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn)
+        self.decoder = Decoder(n_decoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn)
+        self.generator = nn.Linear(d_model, tgt_vocab_size)
+        if tie_embeddings:
+            self.generator.weight = self.tgt_embed.table.weight
+
+    def encode(self, src: Int[Tensor, "batch src_seq"], return_weights: bool = False):
+        """The encoder's memory of the source (and each layer's self-attention weights)."""
+        mask = source_mask(src, self.src_pad_id)
+        return self.encoder(self.src_position(self.src_embed(src)), mask, return_weights=return_weights)
+
+    def decode(
+        self,
+        tgt_in: Int[Tensor, "batch tgt_seq"],
+        memory: Float[Tensor, "batch src_seq d_model"],
+        src: Int[Tensor, "batch src_seq"],
+        return_weights: bool = False,
+    ):
+        """Decoder states for every target position (and each layer's cross-attention weights)."""
+        x = self.tgt_position(self.tgt_embed(tgt_in))
+        return self.decoder(
+            x, memory, source_mask(src, self.src_pad_id), target_mask(tgt_in, self.tgt_pad_id), return_weights
+        )
+
+    def forward(
+        self, src: Int[Tensor, "batch src_seq"], tgt_in: Int[Tensor, "batch tgt_seq"]
+    ) -> Float[Tensor, "batch tgt_seq vocab"]:
+        self._check_inputs(src, tgt_in)
+        return self.generator(self.decode(tgt_in, self.encode(src), src))
+
+    def attention_maps(self, src: Int[Tensor, "batch src_seq"], tgt_in: Int[Tensor, "batch tgt_seq"]) -> dict:
+        """Every layer's attention weights for one teacher-forced pass, for plots.
+
+        `{"encoder": [per layer (batch, heads, src_seq, src_seq)],
+          "cross": [per layer (batch, heads, tgt_seq, src_seq)]}`; None entries with the fused kernel.
+        """
+        self._check_inputs(src, tgt_in)
+        memory, encoder_weights = self.encode(src, return_weights=True)
+        _, cross_weights = self.decode(tgt_in, memory, src, return_weights=True)
+        return {"encoder": encoder_weights, "cross": cross_weights}
+
+    def start_decoding(self, src: Int[Tensor, "batch src_seq"]) -> DecoderState:
+        """Encode once; precompute every layer's cross-attention keys and values."""
+        self._check_inputs(src, None)
+        memory = self.encode(src)
+        batch = src.shape[0]
+        d_head = self.d_model // self.n_heads
+        empty = memory.new_zeros(batch, self.n_heads, 0, d_head)
+        state: DecoderState = {"src_mask": source_mask(src, self.src_pad_id)}
+        for i, layer in enumerate(self.decoder.layers):
+            state[f"cross_k.{i}"], state[f"cross_v.{i}"] = layer.cross_attn.project_key_value(memory, memory)
+            state[f"self_k.{i}"], state[f"self_v.{i}"] = empty, empty
+        return state
+
+    def decode_step(
+        self, tokens: Int[Tensor, " batch"], state: DecoderState
+    ) -> tuple[Float[Tensor, "batch vocab"], DecoderState]:
+        """One position of the decoder, reusing the cached keys and values."""
+        position = state["self_k.0"].shape[2]
+        x = self.tgt_position(self.tgt_embed(tokens[:, None]), start=position)
+        new_state: DecoderState = {"src_mask": state["src_mask"]}
+        weights = None
+        for i, layer in enumerate(self.decoder.layers):
+            keys = ("self_k", "self_v", "cross_k", "cross_v")
+            cache = {name: state[f"{name}.{i}"] for name in keys}
+            x, cache, weights = layer.step(x, cache, state["src_mask"])
+            new_state.update({f"{name}.{i}": cache[name] for name in keys})
+        if weights is not None:
+            new_state["attention"] = weights.mean(dim=1)[:, 0]  # last layer, averaged over heads
+        return self.generator(self.decoder.norm(x))[:, 0], new_state
+
+    def _check_inputs(self, src: Tensor, tgt_in: Tensor | None) -> None:
+        expect_shape("src", src, "batch src_seq")
+        expect_ids("src", src, self.src_embed.vocab_size)
+        if tgt_in is not None:
+            expect_shape("tgt_in", tgt_in, "batch tgt_seq", batch=src.shape[0])
+            expect_ids("tgt_in", tgt_in, self.tgt_embed.vocab_size)
+
+
+def build_transformer(config: TransformerConfig) -> Transformer:
+    """The model factory: build from a config, then Xavier-initialise every matrix."""
+    model = Transformer(**config.to_dict())
+    for parameter in model.parameters():
+        if parameter.dim() > 1:
+            nn.init.xavier_uniform_(parameter)
+    with torch.no_grad():
+        for embedding in (model.src_embed, model.tgt_embed):
+            if embedding.pad_id is not None:
+                embedding.table.weight[embedding.pad_id].zero_()
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters, each shared tensor counted once."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,96 @@
+"""Positional encodings: telling a model that has no notion of order where each token sits.
+
+Chapter: walkthrough/05_embeddings_and_positions.md. Paper: Vaswani et al. 2017, §3.5:
+
+    PE(pos, 2i)   = sin(pos / 10000^(2i / d_model))
+    PE(pos, 2i+1) = cos(pos / 10000^(2i / d_model))
+
+"for any fixed offset k, PE(pos+k) can be represented as a linear function of PE(pos)":
+each (sin, cos) pair is a point on a circle turning at its own frequency, and moving k positions
+on is the same rotation for every pos. `shift_matrix(k, d_model)` builds that map.
+
+The encoding is added to the (scaled) token embeddings and the sum goes through dropout
+(§5.4, P_drop = 0.1). `LearnedPositionalEmbedding` is the alternative the paper compared
+(Table 3, row E: "nearly identical results").
+"""
+
+import math
+
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from transformer.checks import expect_shape
+
+
+def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_model"]:
+    """The table of §3.5: row `pos` is PE(pos); even columns are sines, odd columns cosines."""
+    if d_model % 2 != 0:
+        raise ValueError(f"sinusoidal_encoding: expected an even d_model (sine/cosine pairs), got {d_model}")
+    position = torch.arange(max_len, dtype=torch.float64)[:, None]
+    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(max_len, d_model, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table.float()
+
+
+def shift_matrix(offset: int, d_model: int) -> Float[Tensor, "d_model d_model"]:
+    """The fixed linear map M with PE(pos + offset) = PE(pos) @ M for every pos.
+
+    Block-diagonal: for each frequency w, the 2x2 block rotates (sin(w pos), cos(w pos)) by
+    the angle w * offset, using sin(a + b) = sin a cos b + cos a sin b and
+    cos(a + b) = cos a cos b - sin a sin b.
+    """
+    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
+    angle = frequency * offset
+    matrix = torch.zeros(d_model, d_model, dtype=torch.float64)
+    matrix[0::2, 0::2] = torch.diag(torch.cos(angle))  # sin <- sin * cos(wk)
+    matrix[1::2, 0::2] = torch.diag(torch.sin(angle))  # sin <- cos * sin(wk)
+    matrix[0::2, 1::2] = torch.diag(-torch.sin(angle))  # cos <- -sin * sin(wk)
+    matrix[1::2, 1::2] = torch.diag(torch.cos(angle))  # cos <- cos * cos(wk)
+    return matrix
+
+
+class _PositionsBase(nn.Module):
+    max_len: int
+    d_model: int
+
+    def _check(self, x: Tensor, start: int) -> None:
+        expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
+        if start < 0 or start + x.shape[1] > self.max_len:
+            raise ValueError(
+                f"{type(self).__name__}: positions {start}..{start + x.shape[1] - 1} requested, "
+                f"but max_len={self.max_len}; build the model with a larger max_len"
+            )
+
+
+class SinusoidalPositionalEncoding(_PositionsBase):
+    """x + PE[start : start + seq], then dropout. The table is a buffer: saved, never trained."""
+
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
+        super().__init__()
+        self.d_model = d_model
+        self.max_len = max_len
+        self.dropout = nn.Dropout(dropout)
+        self.register_buffer("encoding", sinusoidal_encoding(max_len, d_model), persistent=False)
+
+    def forward(self, x: Float[Tensor, "batch seq d_model"], start: int = 0) -> Float[Tensor, "batch seq d_model"]:
+        """`start` is the position of x's first row (non-zero when decoding one step at a time)."""
+        self._check(x, start)
+        return self.dropout(x + self.encoding[start : start + x.shape[1]].to(x.dtype))
+
+
+class LearnedPositionalEmbedding(_PositionsBase):
+    """x + P[start : start + seq], then dropout, where P is a trained (max_len, d_model) table."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.d_model = d_model
+        self.max_len = max_len
+        self.dropout = nn.Dropout(dropout)
+        self.table = nn.Embedding(max_len, d_model)
+
+    def forward(self, x: Float[Tensor, "batch seq d_model"], start: int = 0) -> Float[Tensor, "batch seq d_model"]:
+        self._check(x, start)
+        return self.dropout(x + self.table.weight[start : start + x.shape[1]])
