@@ -1,0 +1,134 @@
+"""Spec for decoding: the cache changes nothing but speed; beam search scores what it claims."""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transformer import TransformerConfig, build_transformer
+from transformer.decoding import (
+    beam_search,
+    greedy_decode,
+    length_penalty,
+    sequence_log_prob,
+    strip_special,
+    translate_ids,
+)
+
+pytestmark = pytest.mark.decoding
+
+BOS, EOS, PAD = 1, 2, 0
+VOCAB = 9
+
+
+def model_for(seed: int, norm_first: bool = False):
+    torch.manual_seed(seed)
+    config = TransformerConfig.tiny(VOCAB, VOCAB, d_model=16, n_heads=2, d_ff=24, dropout=0.0, norm_first=norm_first, final_norm=norm_first)
+    model = build_transformer(config).double().eval()
+    with torch.no_grad():  # a sharper model than Xavier init gives, so decisions are not near-ties
+        model.generator.weight.mul_(3.0)
+    return model
+
+
+def sources(seed: int, batch: int = 3, length: int = 5):
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(3, VOCAB, (batch, length), generator=g)
+    src[0, length - 2 :] = PAD  # one padded row
+    return src
+
+
+@given(st.integers(0, 1000), st.booleans())
+def test_cached_and_uncached_decoding_give_the_same_logits(seed, norm_first):
+    """decode_step with the key/value cache equals rerunning the decoder on the whole prefix."""
+    model = model_for(seed, norm_first)
+    src = sources(seed)
+    tgt_in = torch.cat([torch.full((3, 1), BOS), torch.randint(3, VOCAB, (3, 6))], dim=1)
+    full = model(src, tgt_in)
+    state = model.start_decoding(src)
+    for t in range(tgt_in.shape[1]):
+        logits, state = model.decode_step(tgt_in[:, t], state)
+        torch.testing.assert_close(logits, full[:, t], msg=lambda m: f"step {t}: cached logits differ: {m}")
+
+
+@given(st.integers(0, 1000))
+def test_greedy_with_and_without_cache_agree(seed):
+    model, src = model_for(seed), sources(seed)
+    cached = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=True)
+    uncached = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=False)
+    assert torch.equal(cached, uncached), f"cached {cached.tolist()} vs uncached {uncached.tolist()}"
+
+
+@given(st.integers(0, 1000))
+def test_beam_size_one_equals_greedy(seed):
+    """With one hypothesis kept, beam search takes the argmax at every step."""
+    model, src = model_for(seed), sources(seed)
+    greedy = [strip_special(row, EOS, PAD) for row in greedy_decode(model, src, BOS, EOS, 8).tolist()]
+    beam = [strip_special(h[0].tokens, EOS, PAD) for h in beam_search(model, src, BOS, EOS, 8, beam_size=1)]
+    assert beam == greedy
+
+
+@given(st.integers(0, 1000), st.sampled_from([0.0, 0.6, 1.0]))
+def test_beam_score_is_length_penalised_model_log_probability(seed, alpha):
+    """Each hypothesis's score = log P(Y|X) recomputed by teacher forcing / lp(|Y|)."""
+    model, src = model_for(seed), sources(seed)
+    for b, hyps in enumerate(beam_search(model, src, BOS, EOS, 6, beam_size=3, alpha=alpha, n_best=3)):
+        for h in hyps:
+            recomputed = sequence_log_prob(model, src[b : b + 1], h.tokens, BOS)
+            assert h.log_prob == pytest.approx(recomputed, abs=1e-5), f"source {b}, {h.tokens}"
+            assert h.score == pytest.approx(recomputed / length_penalty(len(h.tokens), alpha), abs=1e-5)
+
+
+@given(st.integers(0, 1000))
+def test_beam_hypotheses_are_sorted_and_end_at_eos_or_max_len(seed):
+    model, src = model_for(seed), sources(seed)
+    for hyps in beam_search(model, src, BOS, EOS, 5, beam_size=4, n_best=4):
+        scores = [h.score for h in hyps]
+        assert scores == sorted(scores, reverse=True)
+        for h in hyps:
+            assert (h.tokens[-1] == EOS and EOS not in h.tokens[:-1]) or len(h.tokens) == 5, h.tokens
+
+
+def test_wider_beam_never_finds_a_worse_best_score_on_this_model():
+    """Beam 4's best score is at least greedy's (beam 1) score, for these sources."""
+    model, src = model_for(7), sources(7, batch=5)
+    one = beam_search(model, src, BOS, EOS, 6, beam_size=1)
+    four = beam_search(model, src, BOS, EOS, 6, beam_size=4)
+    for a, b in zip(one, four):
+        assert b[0].score >= a[0].score - 1e-9
+
+
+def test_greedy_stops_at_eos_and_pads_after_it():
+    """Once a row emits EOS, only padding follows; decoding ends when every row has ended."""
+    model = model_for(0)
+    with torch.no_grad():
+        model.generator.bias.zero_()
+        model.generator.bias[EOS] = 100.0  # EOS always wins
+    ids = greedy_decode(model, sources(0), BOS, EOS, max_len=10)
+    assert ids.shape == (3, 1) and (ids == EOS).all()
+
+
+def test_greedy_stops_at_max_len():
+    model = model_for(0)
+    with torch.no_grad():
+        model.generator.bias.zero_()
+        model.generator.bias[5] = 100.0  # never EOS
+    ids = greedy_decode(model, sources(0), BOS, EOS, max_len=4)
+    assert ids.shape == (3, 4) and (ids == 5).all()
+    hyps = beam_search(model, sources(0), BOS, EOS, max_len=4, beam_size=2)
+    assert all(len(h[0].tokens) == 4 for h in hyps)
+
+
+def test_translate_ids_strips_specials():
+    model = model_for(1)
+    out = translate_ids(model, sources(1), BOS, EOS, 6, beam_size=2)
+    assert all(EOS not in row and PAD not in row for row in out)
+
+
+def test_bad_arguments_are_named(runtime_checks):
+    model = model_for(0)
+    with pytest.raises(ValueError, match="max_len"):
+        greedy_decode(model, sources(0), BOS, EOS, max_len=0)
+    with pytest.raises(ValueError, match="beam_size"):
+        beam_search(model, sources(0), BOS, EOS, 5, beam_size=0)
+    with pytest.raises(ValueError, match=r"src: expected shape \(batch, src_seq\)"):
+        greedy_decode(model, sources(0)[0], BOS, EOS, 5)
