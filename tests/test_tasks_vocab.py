@@ -1,0 +1,194 @@
+"""Spec for vocabularies and tokenizers (chapter 01): fixed specials, UNK, train-only vocabularies,
+and tokenizers that give back the text they were given."""
+
+import json
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transformer.tasks import (
+    BOS,
+    EOS,
+    JOINER,
+    PAD,
+    SPECIALS,
+    UNK,
+    CharTokenizer,
+    TextCodec,
+    Vocabulary,
+    WhitespaceTokenizer,
+    WordTokenizer,
+    get_tokenizer,
+    normalize_whitespace,
+)
+from transformer.tasks.registry import from_text_pairs
+
+pytestmark = pytest.mark.tokens
+
+WORDS = st.text(alphabet="abcdefgh", min_size=1, max_size=3)
+SENTENCES = st.lists(st.lists(WORDS, max_size=8), max_size=12)
+# Letters (with umlauts and ß), digits, punctuation, quotes, symbols and assorted whitespace.
+TEXT = st.text(alphabet=st.sampled_from(list("abcXYZäöüßé0129 .,;:!?-'\"()[]/&%_\t\n\u00a0\u2028€…")), max_size=40)
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_characters=JOINER, blacklist_categories=("Cs",)), max_size=30)
+TOKENIZERS = [WordTokenizer(), CharTokenizer(), WhitespaceTokenizer()]
+
+
+def test_specials_have_the_fixed_ids():
+    """PAD, BOS, EOS, UNK are 0, 1, 2, 3 in every vocabulary, so masks never need a lookup."""
+    assert (PAD, BOS, EOS, UNK) == (0, 1, 2, 3)
+    vocab = Vocabulary.build([["b", "a", "b"]])
+    assert [vocab.token(i) for i in range(4)] == list(SPECIALS)
+    assert (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id) == (PAD, BOS, EOS, UNK)
+    assert [vocab.id(s) for s in SPECIALS] == [PAD, BOS, EOS, UNK]
+
+
+@given(SENTENCES, st.integers(1, 3))
+def test_specials_come_first_whatever_the_data(sentences, min_freq):
+    """Built from any data, ids 0-3 are the specials and every other token comes after them."""
+    vocab = Vocabulary.build(sentences, min_freq=min_freq)
+    assert vocab.tokens[:4] == list(SPECIALS), f"specials moved: {vocab.tokens[:4]}"
+
+
+@given(SENTENCES)
+def test_encode_then_decode_gives_the_tokens_back(sentences):
+    """Every training token has its own id, so decode(encode(tokens)) is the identity."""
+    vocab = Vocabulary.build(sentences)
+    for tokens in sentences:
+        assert vocab.decode(vocab.encode(tokens)) == tokens, f"round trip broke for {tokens}"
+
+
+@given(SENTENCES, WORDS)
+def test_unknown_tokens_map_to_unk(sentences, word):
+    """A token the vocabulary does not hold is encoded as UNK and decoded as `<unk>`."""
+    vocab = Vocabulary.build(sentences)
+    unseen = word + "z"  # "z" is outside the training alphabet
+    assert vocab.encode([unseen]) == [UNK]
+    assert vocab.decode([UNK]) == ["<unk>"]
+
+
+def test_vocabulary_is_built_from_the_training_split_only():
+    """A word that occurs only in the test split is UNK, as it would be for new text."""
+    text_pairs = {"train": [("ein hund", "a dog")], "valid": [("eine katze", "a cat")],
+                  "test": [("ein pferd", "a horse")]}
+    data = from_text_pairs("toy", text_pairs, WordTokenizer(), WordTokenizer())
+    assert "horse" not in data.tgt_vocab and "pferd" not in data.src_vocab
+    assert data.test == [([data.src_vocab.id("ein"), UNK], [data.tgt_vocab.id("a"), UNK])]
+    assert data.references["test"] == ["a horse"], "raw references must keep the unknown word"
+
+
+@given(SENTENCES, st.integers(1, 4))
+def test_min_freq_keeps_exactly_the_frequent_tokens(sentences, min_freq):
+    """A token is in the vocabulary iff it occurs at least min_freq times in the training data."""
+    counts = Counter(token for tokens in sentences for token in tokens)
+    vocab = Vocabulary.build(sentences, min_freq=min_freq)
+    expected = {t for t, n in counts.items() if n >= min_freq}
+    assert set(vocab.tokens[4:]) == expected, (
+        f"kept {sorted(set(vocab.tokens[4:]) ^ expected)} wrongly at min_freq={min_freq}")
+
+
+@given(SENTENCES, st.integers(4, 9))
+def test_max_size_keeps_the_most_frequent_tokens(sentences, max_size):
+    """max_size caps the vocabulary (specials included) and drops the rarest tokens first."""
+    counts = Counter(token for tokens in sentences for token in tokens)
+    vocab = Vocabulary.build(sentences, max_size=max_size)
+    assert len(vocab) == min(max_size, 4 + len(counts))
+    kept, dropped = vocab.tokens[4:], set(counts) - set(vocab.tokens)
+    if kept and dropped:
+        assert min(counts[t] for t in kept) >= max(counts[t] for t in dropped)
+
+
+@given(SENTENCES, st.randoms(use_true_random=False))
+def test_ids_do_not_depend_on_the_order_of_the_data(sentences, rng):
+    """Ties in frequency are broken alphabetically, so shuffled data gives the same ids."""
+    shuffled = list(sentences)
+    rng.shuffle(shuffled)
+    assert Vocabulary.build(sentences) == Vocabulary.build(shuffled)
+
+
+def test_decode_drops_pad_and_bos_and_stops_at_eos():
+    """A model's output (BOS, tokens, EOS, then anything) decodes to the tokens before EOS."""
+    vocab = Vocabulary(["a", "b"])
+    assert vocab.decode([BOS, 4, 5, PAD, 4, EOS, 5, 4]) == ["a", "b", "a"]
+
+
+@given(SENTENCES)
+def test_vocabulary_survives_json(sentences):
+    """to_dict is JSON-serialisable and from_dict gives an equal vocabulary (for checkpoints)."""
+    vocab = Vocabulary.build(sentences)
+    assert Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict()))) == vocab
+
+
+def test_vocabulary_errors_name_the_problem():
+    """Bad arguments are refused with one line that names what was expected."""
+    with pytest.raises(ValueError, match="min_freq >= 1"):
+        Vocabulary.build([["a"]], min_freq=0)
+    with pytest.raises(ValueError, match="max_size >= 4"):
+        Vocabulary.build([["a"]], max_size=2)
+    with pytest.raises(ValueError, match="distinct tokens"):
+        Vocabulary(["a", "a"])
+    with pytest.raises(ValueError, match="specials"):
+        Vocabulary(["<unk>"])
+    with pytest.raises(ValueError, match="expected specials"):
+        Vocabulary.from_dict({"specials": ["<s>"], "tokens": []})
+    with pytest.raises(ValueError, match=r"id in \[0, 5\)"):
+        Vocabulary(["a"]).token(5)
+
+
+@pytest.mark.parametrize("tokenizer", TOKENIZERS, ids=lambda t: t.name)
+@given(text=TEXT)
+def test_detokenize_inverts_tokenize(tokenizer, text):
+    """detokenize(tokenize(text)) is the text with whitespace normalised: output can be scored raw."""
+    tokens = tokenizer.tokenize(text)
+    assert tokenizer.detokenize(tokens) == normalize_whitespace(text), f"{tokenizer.name} lost text: {tokens}"
+
+
+@given(text=ANY_TEXT)
+def test_word_tokenizer_round_trips_any_unicode_text(text):
+    """The word tokenizer's round trip holds for arbitrary Unicode, not just the usual alphabet."""
+    tokenizer = WordTokenizer()
+    assert tokenizer.detokenize(tokenizer.tokenize(text)) == normalize_whitespace(text)
+
+
+@given(st.lists(TEXT, max_size=4))
+def test_word_tokenizer_treats_space_separated_pieces_independently(pieces):
+    """Tokenizing "a b" is tokenizing "a" then "b": a token never spans a space, joiners never cross one."""
+    tokenizer = WordTokenizer()
+    whole = tokenizer.tokenize(" ".join(pieces))
+    assert whole == [token for piece in pieces for token in tokenizer.tokenize(piece)]
+
+
+@given(TEXT)
+def test_words_never_carry_a_joiner(text):
+    """Only punctuation tokens are marked, so "dog" is one entry whatever follows it."""
+    for token in WordTokenizer().tokenize(text):
+        if token.strip(JOINER) != token:
+            assert not any(c.isalnum() for c in token), f"word token {token!r} carries a joiner"
+
+
+def test_word_tokenizer_examples():
+    """The hyphen of "forty-two" and the full stop of "dog." become reversible joiner tokens."""
+    tokenizer = WordTokenizer()
+    assert tokenizer.tokenize("three hundred and forty-two") == ["three", "hundred", "and", "forty", "￭-￭", "two"]
+    assert tokenizer.tokenize("A dog (brown) runs.") == ["A", "dog", "(￭", "brown", "￭)", "runs", "￭."]
+    assert tokenizer.detokenize(["A", "dog", "<unk>", "￭."]) == "A dog <unk>."
+    assert CharTokenizer().tokenize("ein  hund") == list("ein hund")
+
+
+def test_word_tokenizer_refuses_its_joiner_in_the_text():
+    """The joiner is reserved; text containing it could not be given back unchanged."""
+    with pytest.raises(ValueError, match="reserved joiner"):
+        WordTokenizer().tokenize(f"a {JOINER} b")
+
+
+@pytest.mark.parametrize("tokenizer", TOKENIZERS, ids=lambda t: t.name)
+def test_tokenizers_are_found_by_name_and_codecs_survive_json(tokenizer):
+    """A checkpoint stores the tokenizer's name and the vocabulary; both come back equal."""
+    assert type(get_tokenizer(tokenizer.name)) is type(tokenizer)
+    codec = TextCodec(tokenizer, Vocabulary.build([tokenizer.tokenize("a dog, a cat.")]))
+    restored = TextCodec.from_dict(json.loads(json.dumps(codec.to_dict())))
+    assert restored.vocab == codec.vocab and restored.tokenizer.name == tokenizer.name
+    assert restored.decode(restored.encode("a cat, a dog.")) == codec.decode(codec.encode("a cat, a dog."))
+    with pytest.raises(ValueError, match="unknown tokenizer 'bpe'"):
+        get_tokenizer("bpe")
