@@ -25,6 +25,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
+# The spec's tensors are tiny: one thread is faster than two, and it keeps parallel test runs
+# from thrashing each other's OpenMP spin-waits on a small machine.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed_torch():
