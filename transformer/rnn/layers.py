@@ -54,7 +54,7 @@ def run_cell(
         outputs.reverse()
     hidden = torch.stack(outputs, dim=1)
     if active is not None:
-        hidden = hidden * active[..., None]
+        hidden = hidden.masked_fill(~active[..., None], 0.0)
     return hidden, state
 
 
