@@ -48,12 +48,16 @@ def figures_dir() -> Path:
 
 def save_figure(fig, name: str) -> Path:
     """Save a matplotlib figure under `figures_dir()` and close it; return the path."""
+    return save_figure_to(fig, figures_dir() / name)
+
+
+def save_figure_to(fig, path: Path) -> Path:
+    """Save a matplotlib figure at `path` and close it."""
     import matplotlib.pyplot as plt
 
-    path = figures_dir() / name
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return path
+    return Path(path)
 
 
 def code_blocks(markdown: str) -> list[str]:
