@@ -1,4 +1,9 @@
-"""The Transformer from scratch, as a course. See README.md for the map of modules and chapters."""
+"""The Transformer from scratch, as a course. See README.md for the map of modules and chapters.
+
+The core (attention, embeddings, encoder, decoder, model) is exported here; the recurrent
+baseline, tasks, training and decoding live in `transformer.rnn`, `transformer.tasks`,
+`transformer.train` and `transformer.decoding`, and their main entry points are exported too.
+"""
 
 from transformer.attention import (
     MultiHeadAttention,
@@ -8,6 +13,7 @@ from transformer.attention import (
     split_heads,
 )
 from transformer.decoder import Decoder, DecoderLayer
+from transformer.decoding import Hypothesis, beam_search, greedy_decode
 from transformer.embedding import TokenEmbedding
 from transformer.encoder import Encoder, EncoderLayer, Residual
 from transformer.feed_forward import PositionwiseFeedForward
@@ -19,7 +25,10 @@ from transformer.positional_encoding import (
     shift_matrix,
     sinusoidal_encoding,
 )
+from transformer.rnn import RecurrentConfig, RecurrentSeq2Seq, build_recurrent
 from transformer.seq2seq import DecoderState, Seq2Seq, reorder_state
+from transformer.tasks import TaskData, load_task, make_batches
+from transformer.train import TrainConfig, train
 
 __all__ = [
     "Decoder",
@@ -27,19 +36,29 @@ __all__ = [
     "DecoderState",
     "Encoder",
     "EncoderLayer",
+    "Hypothesis",
     "LearnedPositionalEmbedding",
     "MultiHeadAttention",
     "PositionwiseFeedForward",
+    "RecurrentConfig",
+    "RecurrentSeq2Seq",
     "Residual",
     "Seq2Seq",
     "SinusoidalPositionalEncoding",
+    "TaskData",
     "TokenEmbedding",
+    "TrainConfig",
     "Transformer",
     "TransformerConfig",
+    "beam_search",
+    "build_recurrent",
     "build_transformer",
     "causal_mask",
     "count_parameters",
     "fused_attention",
+    "greedy_decode",
+    "load_task",
+    "make_batches",
     "merge_heads",
     "padding_mask",
     "reorder_state",
@@ -49,4 +68,5 @@ __all__ = [
     "source_mask",
     "split_heads",
     "target_mask",
+    "train",
 ]
