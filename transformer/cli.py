@@ -12,7 +12,7 @@ from pathlib import Path
 from transformer.experiment import MODEL_NAMES, RECIPES
 
 
-def _key_values(items: list[str], what: str) -> dict:
+def _key_values(items: list[str] | None, what: str) -> dict:
     """`["d_model=128", "norm_first=true"]` -> {"d_model": 128, "norm_first": True}."""
     values = {}
     for item in items or []:
@@ -47,8 +47,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _print_scores(summary: dict) -> None:
-    for split in ("test", "test_long"):
+def _print_scores(summary: dict, splits: tuple[str, ...] = ("test", "test_long")) -> None:
+    for split in splits:
         if split in summary:
             scores = summary[split]
             line = f"{split}: exact match {scores['exact_match']:.3f}, token accuracy {scores['token_accuracy']:.3f}"
@@ -67,9 +67,7 @@ def cmd_evaluate(args) -> int:
     if args.split not in data.splits:
         raise ValueError(f"unknown split {args.split!r}: expected one of {', '.join(data.splits)}")
     scores = evaluate_split(model, data, args.split, recipes[meta["task"]].decode_extra, args.beam)
-    _print_scores({"test": scores} if args.split == "test" else {args.split: scores} | {})
-    if args.split not in ("test", "test_long"):
-        print(f"{args.split}: exact match {scores['exact_match']:.3f}, token accuracy {scores['token_accuracy']:.3f}")
+    _print_scores({args.split: scores}, splits=(args.split,))
     if args.json:
         Path(args.json).write_text(json.dumps(scores, indent=2))
     return 0
@@ -139,21 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="training config field")
     p.add_argument("--task-option", action="append", metavar="KEY=VALUE", help="task option, e.g. path=data/pairs.tsv")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(run=cmd_train)
+    p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a trained run on a split")
     p.add_argument("run")
     p.add_argument("--split", default="test")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--json", help="also write the scores to this file")
-    p.set_defaults(run=cmd_evaluate)
+    p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("translate", help="translate text with a trained run (lines on stdin if no text)")
     p.add_argument("run")
     p.add_argument("text", nargs="*")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--attention", metavar="PNG", help="save the first sentence's attention map")
-    p.set_defaults(run=cmd_translate)
+    p.set_defaults(handler=cmd_translate)
 
     p = sub.add_parser("compare", help="train several model families on one task at matched size")
     p.add_argument("--task", choices=sorted(RECIPES), default="copy")
@@ -162,20 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out")
     p.add_argument("--task-option", action="append", metavar="KEY=VALUE")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(run=cmd_compare)
+    p.set_defaults(handler=cmd_compare)
 
     p = sub.add_parser("demo", help="the main job: Transformer vs LSTM with attention on copy and number words")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="a few steps only (for the tests)")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(run=cmd_demo)
+    p.set_defaults(handler=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
