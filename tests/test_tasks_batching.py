@@ -93,6 +93,23 @@ def test_token_budget_and_batch_size_are_respected(pairs, limits, shuffle, seed)
             assert batch.size <= batch_size, f"batch of {batch.size} > batch_size={batch_size}"
 
 
+@pytest.mark.parametrize("max_tokens", [7, 40, 97, 600])
+@pytest.mark.parametrize("sort_by_length", [True, False])
+def test_token_budget_holds_on_a_larger_epoch(max_tokens, sort_by_length):
+    """The same budget rule on 500 pairs of lengths 1-30, where lengths change inside many batches."""
+    pairs = random_pairs(500, max_len=30, seed=max_tokens)
+    for batch in make_batches(pairs, max_tokens, shuffle=True, seed=2, sort_by_length=sort_by_length):
+        cost = batch.size * max(batch.src.shape[1], batch.tgt_out.shape[1])
+        assert batch.size == 1 or cost <= max_tokens, f"batch of {batch.size} costs {cost} > {max_tokens}"
+
+
+def test_batches_are_as_full_as_the_budget_allows():
+    """Pairs of one length (padded width 4) fill max_tokens=12 with exactly 3 rows per batch."""
+    pairs = [([5, 6, 7], [8, 9, 10])] * 10
+    sizes = [batch.size for batch in make_batches(pairs, max_tokens=12)]
+    assert sizes == [3, 3, 3, 1], f"batch sizes {sizes}: each row costs 4 tokens (3 + EOS or BOS)"
+
+
 def test_sorting_by_length_cuts_padding():
     """Neighbours of similar length need little padding: sorted batches waste far less than random ones."""
     pairs = random_pairs(2000, max_len=30)

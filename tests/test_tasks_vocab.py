@@ -64,7 +64,7 @@ def test_unknown_tokens_map_to_unk(sentences, word):
     """A token the vocabulary does not hold is encoded as UNK and decoded as `<unk>`."""
     vocab = Vocabulary.build(sentences)
     unseen = word + "z"  # "z" is outside the training alphabet
-    assert vocab.encode([unseen]) == [UNK]
+    assert vocab.encode([unseen]) == [UNK] and vocab.id(unseen) == UNK
     assert vocab.decode([UNK]) == ["<unk>"]
 
 
