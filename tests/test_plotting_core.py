@@ -50,6 +50,9 @@ FIGURES = {
     "positional_encoding": lambda: plot_positional_encoding(sinusoidal_encoding(20, 8), title="PE table"),
     "dot_product_vs_offset": lambda: plot_dot_product_vs_offset(sinusoidal_encoding(20, 8), (0, 5), title="PE dots"),
     "lines": lambda: plot_lines([1, 2, 4], {"a": [1, 2, 3], "b": [3, 2, 1]}, "Two lines", "x", "y", logx=True),
+    "lines_from_tensors": lambda: plot_lines(
+        torch.arange(3), {"a": torch.rand(3, requires_grad=True)}, "Tensor lines", "x", "y"
+    ),
     "attention_weights": lambda: plot_attention_weights(_weights(3, 4), list("abc"), ["w1", "w2", "w3", "w4"], title="Weights"),
     "mask": lambda: plot_mask(causal_mask(4), title="Causal"),
     "masks": lambda: plot_masks({"causal": causal_mask(3), "full": torch.ones(3, 3, dtype=torch.bool)}, title="Two masks"),
@@ -61,6 +64,7 @@ TITLES = {
     "positional_encoding": "PE table",
     "dot_product_vs_offset": "PE dots",
     "lines": "Two lines",
+    "lines_from_tensors": "Tensor lines",
     "attention_weights": "Weights",
     "mask": "Causal",
     "masks": "Two masks",

@@ -37,6 +37,12 @@ def _numpy(name: str, tensor: Tensor, axes: str) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float64).numpy()
 
 
+def _vector(values: Numbers) -> np.ndarray:
+    if isinstance(values, Tensor):
+        values = values.detach().to("cpu", torch.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
 def _check_labels(name: str, labels: Sequence[str] | None, expected: int, what: str) -> list[str] | None:
     if labels is None:
         return None
@@ -46,12 +52,18 @@ def _check_labels(name: str, labels: Sequence[str] | None, expected: int, what: 
     return labels
 
 
-def _label_axes(ax, query_labels: list[str] | None, key_labels: list[str] | None, n_rows: int, n_cols: int) -> None:
-    """Tick labels for a query-by-key heatmap: the tokens when given, else the positions."""
+def _label_axes(
+    ax, query_labels: list[str] | None, key_labels: list[str] | None, n_rows: int, n_cols: int, small: bool = False
+) -> None:
+    """Tick labels for a query-by-key heatmap: the tokens when given, else the positions.
+
+    Key labels turn upright when they would run into each other (`small` panels: any label
+    longer than one character; full-size plots: longer than two).
+    """
     if query_labels is not None:
         ax.set_yticks(range(n_rows), query_labels)
     if key_labels is not None:
-        long_labels = max(len(label) for label in key_labels) > 2
+        long_labels = max(len(label) for label in key_labels) > (1 if small else 2)
         ax.set_xticks(range(n_cols), key_labels, rotation=90 if long_labels else 0)
     ax.set_xlabel("key position" if key_labels is None else "key")
     ax.set_ylabel("query position" if query_labels is None else "query")
@@ -120,14 +132,14 @@ def plot_lines(
     logy: bool = False,
 ) -> Figure:
     """One line per entry of `curves` (label -> y values), all over the same `x`."""
-    xs = np.asarray(x, dtype=np.float64)
+    xs = _vector(x)
     if xs.ndim != 1 or len(xs) == 0:
         raise ValueError(f"plot_lines: expected a non-empty 1-d sequence for x, got shape {xs.shape}")
     if not curves:
         raise ValueError("plot_lines: expected at least one curve, got none")
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for label, ys in curves.items():
-        ys = np.asarray(ys, dtype=np.float64)
+        ys = _vector(ys)
         if ys.shape != xs.shape:
             raise ValueError(f"plot_lines: curve {label!r} has {ys.shape} values, expected {xs.shape} (one per x)")
         ax.plot(xs, ys, marker="o", label=label)
@@ -233,22 +245,22 @@ def plot_attention_heads(
     col_labels = _check_labels("plot_attention_heads: col_labels", col_labels, n_grid_cols, "column of the grid")
     query_labels = _check_labels("plot_attention_heads: query_labels", query_labels, n_rows, "query")
     key_labels = _check_labels("plot_attention_heads: key_labels", key_labels, n_cols, "key")
-    panel = min(2.6, 9.0 / n_grid_cols)
+    panel = min(2.4, 8.0 / n_grid_cols)
     fig, axes = plt.subplots(
-        n_grid_rows, n_grid_cols, figsize=(panel * n_grid_cols + 1.2, panel * n_grid_rows * n_rows / n_cols + 0.9),
-        squeeze=False, sharex=True, sharey=True,
+        n_grid_rows, n_grid_cols, figsize=(panel * n_grid_cols + 1.6, 0.85 * panel * n_grid_rows * n_rows / n_cols + 1.2),
+        squeeze=False, sharex=True, sharey=True, layout="constrained",
     )
     top = max(float(values.max()), 1e-12)
     for r in range(n_grid_rows):
         for c in range(n_grid_cols):
             ax = axes[r, c]
             image = ax.imshow(values[r, c], cmap="viridis", vmin=0.0, vmax=top)
-            _label_axes(ax, query_labels, key_labels, n_rows, n_cols)
+            _label_axes(ax, query_labels, key_labels, n_rows, n_cols, small=True)
             ax.label_outer()
             if r == 0:
                 ax.set_title(col_labels[c] if col_labels else f"column {c}", fontsize=10)
             if c == 0 and row_labels:
                 ax.set_ylabel(f"{row_labels[r]}\n{ax.get_ylabel()}")
-    fig.colorbar(image, ax=axes, label="attention weight", shrink=0.8)
+    fig.colorbar(image, ax=axes, label="attention weight", shrink=0.9)
     fig.suptitle(title)
     return fig
