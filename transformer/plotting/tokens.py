@@ -12,9 +12,11 @@ from jaxtyping import Int
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 from torch import Tensor
 
 from transformer.checks import expect_shape
+from transformer.tasks.tokenize import JOINER
 from transformer.tasks.vocab import BOS, EOS, PAD, Vocabulary
 
 REAL_COLOUR = "#2b6cb0"
@@ -43,48 +45,49 @@ def plot_length_histogram(
     return fig
 
 
-def _cell_text(token: str, width: int = 6) -> str:
+def _cell_text(token: str, width: int = 7) -> str:
+    """The token as a cell label: the joiner drawn as a small square (the usual fonts lack it), long ones cut."""
+    token = token.replace(JOINER, "\u25aa")
     return token if len(token) <= width else token[: width - 1] + "…"
 
 
 def plot_padded_batch(
     ids: Int[Tensor, "batch seq"], vocab: Vocabulary | None = None, title: str = "A padded batch and its mask"
 ) -> Figure:
-    """Left: the batch, one row per sequence, each cell its token (or id); PAD cells grey.
+    """Top: the batch, one row per sequence, each cell its token (or id); PAD cells grey.
 
-    Right: its padding mask `ids != PAD` (True = a real token attention may look at).
+    Bottom: its padding mask `ids != PAD` (True = a real token attention may look at).
     """
     expect_shape("ids", ids, "batch seq")
     grid = ids.detach().cpu().numpy()
     n_rows, n_cols = grid.shape
     kind = np.where(grid == PAD, 0, np.where((grid == BOS) | (grid == EOS), 1, 2))
     mask = grid != PAD
-    cell = 0.62 if vocab is not None else 0.42
+    width = 0.75 if vocab is not None else 0.42
     fig, (ax_ids, ax_mask) = plt.subplots(
-        1, 2, figsize=(2 * cell * n_cols + 2.4, cell * n_rows + 1.8), gridspec_kw={"wspace": 0.08}
+        2, 1, figsize=(width * n_cols + 1.6, 0.8 * n_rows + 2.6), gridspec_kw={"hspace": 0.45}
     )
     ax_ids.imshow(kind, cmap=ListedColormap([PAD_COLOUR, SPECIAL_COLOUR, REAL_COLOUR]), vmin=0, vmax=2, aspect="auto")
     for r in range(n_rows):
         for c in range(n_cols):
             text = _cell_text(vocab.token(int(grid[r, c]))) if vocab is not None else str(grid[r, c])
-            ax_ids.text(c, r, text, ha="center", va="center", fontsize=7,
+            ax_ids.text(c, r, text, ha="center", va="center", fontsize=8,
                         color="white" if kind[r, c] == 2 else "#333333")
     ax_ids.set_title("token ids" if vocab is None else "tokens")
     ax_mask.imshow(mask, cmap=ListedColormap([PAD_COLOUR, REAL_COLOUR]), vmin=0, vmax=1, aspect="auto")
     for r in range(n_rows):
         for c in range(n_cols):
-            ax_mask.text(c, r, "T" if mask[r, c] else "F", ha="center", va="center", fontsize=7,
+            ax_mask.text(c, r, "T" if mask[r, c] else "F", ha="center", va="center", fontsize=8,
                          color="white" if mask[r, c] else "#333333")
     ax_mask.set_title("padding mask (True = real token)")
     for ax in (ax_ids, ax_mask):
         ax.set_xticks(range(n_cols))
         ax.set_yticks(range(n_rows))
         ax.set_xlabel("position")
-    ax_ids.set_ylabel("sequence in the batch")
-    ax_mask.set_yticklabels([])
+        ax.set_ylabel("row")
     legend = [Patch(color=REAL_COLOUR, label="token"), Patch(color=SPECIAL_COLOUR, label="BOS / EOS"),
               Patch(color=PAD_COLOUR, label="PAD")]
-    fig.legend(handles=legend, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.legend(handles=legend, loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 0.02))
     fig.suptitle(title)
     return fig
 
@@ -102,8 +105,16 @@ def plot_padding_cost(costs: Mapping[str, tuple[int, int]], title: str = "Real t
     for y, (r, p) in enumerate(zip(real, pad)):
         ax.text(r + p, y, f"  {p / (r + p):.0%} padding", va="center", fontsize=9)
     ax.set_xlim(0, (real + pad).max() * 1.25)
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel("tokens in the padded tensors (source + target)")
-    ax.set_title(title)
     ax.invert_yaxis()
-    ax.legend(frameon=False, loc="lower right")
+    ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
+    ax.set_title(title, pad=24)
     return fig
+
+
+def _thousands(value: float, _position) -> str:
+    """Axis label for a token count: 850k, 1.7M."""
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}".rstrip("0").rstrip(".") + "M"
+    return f"{value / 1e3:.0f}k" if value >= 1e3 else f"{value:.0f}"
