@@ -170,3 +170,30 @@ def test_batching_errors_name_the_problem():
         make_batch([])
     with pytest.raises(ValueError, match="PAD id 0"):
         make_batch([([4, PAD], [5])])
+
+
+def test_token_plots_are_titled_labelled_and_show_the_mask():
+    """The chapter's figures: titled and labelled, and the mask panel is exactly `ids != PAD`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from transformer.plotting.tokens import plot_length_histogram, plot_padded_batch, plot_padding_cost
+    from transformer.tasks import Vocabulary
+
+    batch = make_batch([([4, 5, 6], [4]), ([5], [6, 4])])
+    figures = {
+        "padded": plot_padded_batch(batch.src, Vocabulary(["a", "b", "c"]), title="padded"),
+        "lengths": plot_length_histogram({"src": [1, 2, 2, 5]}, title="lengths"),
+        "cost": plot_padding_cost({"sorted": (90, 10), "random": (90, 60)}, title="cost"),
+    }
+    for name, fig in figures.items():
+        titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+        assert name in titles, f"{name}: titles {titles}"
+        assert any(ax.get_xlabel() for ax in fig.axes) and any(ax.get_ylabel() for ax in fig.axes)
+    mask_image = figures["padded"].axes[1].images[0].get_array()
+    assert (mask_image == (batch.src != PAD).numpy()).all(), "the mask panel differs from ids != PAD"
+    with pytest.raises(ValueError, match="non-empty"):
+        plot_length_histogram({"src": []})
+    plt.close("all")

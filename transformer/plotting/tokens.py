@@ -107,6 +107,7 @@ def plot_padding_cost(costs: Mapping[str, tuple[int, int]], title: str = "Real t
     ax.set_xlim(0, (real + pad).max() * 1.25)
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel("tokens in the padded tensors (source + target)")
+    ax.set_ylabel("batching")
     ax.invert_yaxis()
     ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     ax.set_title(title, pad=24)
