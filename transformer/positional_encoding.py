@@ -66,7 +66,11 @@ class _PositionsBase(nn.Module):
 
 
 class SinusoidalPositionalEncoding(_PositionsBase):
-    """x + PE[start : start + seq], then dropout. The table is a buffer: saved, never trained."""
+    """x + PE[start : start + seq], then dropout.
+
+    The table is a buffer: it follows `.to()` and `.double()`, is never trained, and is rebuilt
+    rather than saved (`persistent=False`, so it stays out of the state dict and checkpoints).
+    """
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
         super().__init__()
