@@ -140,6 +140,7 @@ def test_sinusoidal_table_is_a_buffer_not_a_parameter():
     assert "encoding" in dict(positions.named_buffers()), "the table must be registered as a buffer"
     assert list(positions.parameters()) == [], "the sinusoidal encoding must have no trainable parameters"
     assert positions.double().encoding.dtype == F64, "the buffer must follow .double()"
+    assert "encoding" not in positions.state_dict(), "the table is rebuilt, not saved: it must stay out of checkpoints"
 
 
 def test_sinusoidal_table_is_not_trained():
