@@ -11,6 +11,9 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+# `pytest --impl DIR` tests a learner's workspace (see impl_plugin.py).
+pytest_plugins = ["impl_plugin"]
+
 settings.register_profile(
     "quick",
     max_examples=12,
