@@ -34,6 +34,9 @@ from transformer.checks import expect_shape
 AttentionFunction = Callable[..., tuple[Tensor, Tensor | None]]
 
 
+# exercise(attention): equation (1): scores = query @ key^T / sqrt(d_head); where the mask is
+#   False set the score to torch.finfo(dtype).min, softmax over the keys, then set those weights
+#   to exactly 0; apply dropout_p to the weights; return (weights @ value, weights before dropout).
 def scaled_dot_product_attention(
     query: Float[Tensor, "*batch q_seq d_head"],
     key: Float[Tensor, "*batch kv_seq d_head"],
@@ -81,11 +84,14 @@ ATTENTION_FUNCTIONS: dict[str, AttentionFunction] = {
 }
 
 
+# exercise(attention): cut d_model into n_heads slices of d_head columns, head h taking columns
+#   h*d_head onwards: one einops rearrange, "batch seq (heads d_head) -> batch heads seq d_head".
 def split_heads(x: Float[Tensor, "batch seq d_model"], n_heads: int) -> Float[Tensor, "batch heads seq d_head"]:
     """Cut the model dimension into `n_heads` slices, one per head."""
     return rearrange(x, "batch seq (heads d_head) -> batch heads seq d_head", heads=n_heads)
 
 
+# exercise(attention): the inverse of split_heads: put the heads back side by side along d_model.
 def merge_heads(x: Float[Tensor, "batch heads seq d_head"]) -> Float[Tensor, "batch seq d_model"]:
     """Concatenate the heads back side by side: the inverse of `split_heads`."""
     return rearrange(x, "batch heads seq d_head -> batch seq (heads d_head)")
@@ -136,12 +142,16 @@ class MultiHeadAttention(nn.Module):
         keys, values = self.project_key_value(key, value)
         return self.attend(query, keys, values, mask)
 
+    # exercise(attention): K W^K and V W^V (self.w_k, self.w_v), each split into self.n_heads heads.
     def project_key_value(
         self, key: Float[Tensor, "batch kv_seq d_model"], value: Float[Tensor, "batch kv_seq d_model"]
     ) -> tuple[Float[Tensor, "batch heads kv_seq d_head"], Float[Tensor, "batch heads kv_seq d_head"]]:
         """K W^K and V W^V, split into heads. A decoder caches these between steps."""
         return split_heads(self.w_k(key), self.n_heads), split_heads(self.w_v(value), self.n_heads)
 
+    # exercise(attention): MultiHead = Concat(head_1..head_h) W^O: project the query with w_q and
+    #   split it into heads, run self.attention(queries, keys, values, mask, dropout_p) with
+    #   dropout_p = self.dropout only in training, merge the heads, apply w_o; return (output, weights).
     def attend(
         self,
         query: Float[Tensor, "batch q_seq d_model"],

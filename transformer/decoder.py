@@ -41,6 +41,9 @@ class DecoderLayer(nn.Module):
         self.cross_residual = Residual(d_model, dropout, norm_first)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
+    # exercise(decoder): three sub-layers, each in its Residual: masked self-attention over x
+    #   (tgt_mask), cross-attention from x to memory (src_mask), the feed-forward network;
+    #   return (output, the cross-attention weights).
     def forward(
         self,
         x: Float[Tensor, "batch tgt_seq d_model"],
@@ -63,6 +66,10 @@ class DecoderLayer(nn.Module):
         x = self.cross_residual(x, cross_attention)
         return self.ff_residual(x, self.feed_forward), cross_weights
 
+    # exercise(decoder): one new position with a key/value cache: append this position's projected
+    #   self-attention keys/values (self_attn.project_key_value) to cache["self_k"/"self_v"] along
+    #   the position axis and attend over them (self_attn.attend, no mask: the cache holds only the
+    #   past); cross-attend with the cached cross_k/cross_v; return (output, new cache, cross weights).
     def step(
         self, x: Float[Tensor, "batch 1 d_model"], cache: dict[str, Tensor], src_mask: Tensor | None
     ) -> tuple[Float[Tensor, "batch 1 d_model"], dict[str, Tensor], Float[Tensor, "batch heads 1 src_seq"] | None]:

@@ -33,6 +33,8 @@ class Residual(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.norm_first = norm_first
 
+    # exercise(encoder): post-norm (the paper) LayerNorm(x + Dropout(sublayer(x))); pre-norm
+    #   (self.norm_first) x + Dropout(sublayer(LayerNorm(x))).
     def forward(
         self, x: Float[Tensor, "batch seq d_model"], sublayer: Callable[[Tensor], Tensor]
     ) -> Float[Tensor, "batch seq d_model"]:
@@ -60,6 +62,8 @@ class EncoderLayer(nn.Module):
         self.attn_residual = Residual(d_model, dropout, norm_first)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
+    # exercise(encoder): self-attention (query = key = value = x, with mask) in self.attn_residual,
+    #   then self.feed_forward in self.ff_residual; return (output, the self-attention weights).
     def forward(
         self, x: Float[Tensor, "batch src_seq d_model"], mask: Bool[Tensor, "#batch #heads #src_seq src_seq"] | None = None
     ) -> tuple[Float[Tensor, "batch src_seq d_model"], Float[Tensor, "batch heads src_seq src_seq"] | None]:

@@ -25,6 +25,8 @@ class PositionwiseFeedForward(nn.Module):
         self.w_2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
 
+    # exercise(encoder): equation (2): FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, with self.dropout on
+    #   the hidden activations; start with expect_shape("x", x, "batch seq d_model", d_model=self.d_model).
     def forward(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch seq d_model"]:
         expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
         return self.w_2(self.dropout(self.w_1(x).relu()))

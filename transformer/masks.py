@@ -22,6 +22,8 @@ def padding_mask(ids: Int[Tensor, "batch seq"], pad_id: int) -> Bool[Tensor, "ba
     return ids != pad_id
 
 
+# exercise(attention): a (size, size) bool tensor, True where key j <= query i (the lower
+#   triangle, diagonal included); refuse size < 1 with a ValueError naming the size.
 def causal_mask(size: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
     """True where query position i may attend to key position j, i.e. j <= i.
 
@@ -38,6 +40,8 @@ def source_mask(src: Int[Tensor, "batch src_seq"], pad_id: int) -> Bool[Tensor, 
     return padding_mask(src, pad_id)[:, None, None, :]
 
 
+# exercise(attention): padding and causality combined: True where key j is a real token and
+#   j <= i, shaped (batch, 1, tgt_seq, tgt_seq) so it broadcasts over heads.
 def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, "batch 1 tgt_seq tgt_seq"]:
     """Mask for decoder self-attention: real target tokens that are not in the future.
 

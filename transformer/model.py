@@ -142,11 +142,15 @@ class Transformer(Seq2Seq):
         if tie_embeddings:
             self.generator.weight = self.tgt_embed.table.weight
 
+    # exercise(encoder): the source's memory: embed src, add positions, run the encoder with
+    #   source_mask(src, self.src_pad_id); pass return_weights on to the encoder.
     def encode(self, src: Int[Tensor, "batch src_seq"], return_weights: bool = False):
         """The encoder's memory of the source (and each layer's self-attention weights)."""
         mask = source_mask(src, self.src_pad_id)
         return self.encoder(self.src_position(self.src_embed(src)), mask, return_weights=return_weights)
 
+    # exercise(decoder): embed tgt_in, add positions, run the decoder over memory with the source
+    #   mask of src and target_mask(tgt_in, self.tgt_pad_id); pass return_weights on.
     def decode(
         self,
         tgt_in: Int[Tensor, "batch tgt_seq"],

@@ -23,6 +23,8 @@ from torch import Tensor, nn
 from transformer.checks import expect_shape
 
 
+# exercise(embeddings): §3.5: PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same
+#   angle); refuse an odd d_model with a ValueError; compute in float64, return float32.
 def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_model"]:
     """The table of §3.5: row `pos` is PE(pos); even columns are sines, odd columns cosines."""
     if d_model % 2 != 0:
@@ -35,6 +37,9 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_
     return table.float()
 
 
+# exercise(embeddings): the block-diagonal M with PE(pos + offset) = PE(pos) @ M: for each
+#   frequency w a 2x2 rotation by w * offset (sin(a+b) = sin a cos b + cos a sin b,
+#   cos(a+b) = cos a cos b - sin a sin b); float64.
 def shift_matrix(offset: int, d_model: int) -> Float[Tensor, "d_model d_model"]:
     """The fixed linear map M with PE(pos + offset) = PE(pos) @ M for every pos.
 
@@ -79,6 +84,8 @@ class SinusoidalPositionalEncoding(_PositionsBase):
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("encoding", sinusoidal_encoding(max_len, d_model), persistent=False)
 
+    # exercise(embeddings): x + PE[start : start + seq] (in x's dtype), then dropout; call
+    #   self._check(x, start) first so positions past max_len get one clear line.
     def forward(self, x: Float[Tensor, "batch seq d_model"], start: int = 0) -> Float[Tensor, "batch seq d_model"]:
         """`start` is the position of x's first row (non-zero when decoding one step at a time)."""
         self._check(x, start)
