@@ -51,15 +51,15 @@ RECIPES = {
     "copy": Recipe(
         transformer=dict(dropout=0.0),
         recurrent=dict(embedding_size=64, hidden_size=128, n_layers=1),
-        train=dict(epochs=6, peak_lr=3e-3, warmup_steps=200, label_smoothing=0.0),
-        max_tokens=2048,
+        train=dict(epochs=8, peak_lr=2e-3, warmup_steps=400, label_smoothing=0.0),
+        max_tokens=512,
         decode_extra=4,
     ),
     "reverse": Recipe(
         transformer=dict(dropout=0.0),
         recurrent=dict(embedding_size=64, hidden_size=128, n_layers=1),
-        train=dict(epochs=6, peak_lr=3e-3, warmup_steps=200, label_smoothing=0.0),
-        max_tokens=2048,
+        train=dict(epochs=8, peak_lr=2e-3, warmup_steps=400, label_smoothing=0.0),
+        max_tokens=512,
         decode_extra=4,
     ),
     "numbers": Recipe(
