@@ -33,6 +33,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 torch.set_num_threads(1)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run the tests marked slow")
+    parser.addoption("--network", action="store_true", help="also run the tests that need the internet")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out `slow` and `network` tests unless --slow / --network asks for them."""
+    wanted = {marker for marker in ("slow", "network") if config.getoption(f"--{marker}")}
+    kept, left_out = [], []
+    for item in items:
+        markers = {m for m in ("slow", "network") if item.get_closest_marker(m)}
+        (left_out if markers - wanted else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _seed_torch():
     """Every test starts from the same random state, so a failure repeats."""
