@@ -3,6 +3,8 @@
 Every chapter in `walkthrough/` is Markdown whose ```python blocks run top to bottom in one
 namespace. The test suite runs them all in *quick* mode (tiny step counts), so a chapter cannot
 rot; `python -m transformer.course` runs them in full and rewrites `walkthrough/figures/`.
+`python -m transformer.course --notebook NN` writes a chapter as a Jupyter notebook, made from the
+Markdown on demand (with jupytext), so there is no second copy to keep in sync.
 """
 
 import argparse
@@ -56,8 +58,20 @@ def save_figure_to(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    _show_in_notebook(fig)
     plt.close(fig)
     return Path(path)
+
+
+def _show_in_notebook(fig) -> None:
+    """In a Jupyter notebook, show the figure in the cell's output before it is closed."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or "IPKernelApp" not in shell.config:
+        return
+    from IPython.display import display
+
+    display(fig)
 
 
 def code_blocks(markdown: str) -> list[str]:
@@ -86,6 +100,22 @@ def chapters(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in directory.glob("[0-9][0-9]_*.md"))
 
 
+def to_notebook(path: Path, directory: Path | None = None) -> Path:
+    """Write chapter `path` as a Jupyter notebook (default: beside the chapter, so its links and
+    figures resolve); each ```python block becomes a code cell, the prose Markdown cells."""
+    try:
+        import jupytext
+    except ImportError as error:
+        raise ValueError("notebooks need jupytext: pip install jupytext (or pip install -e \".[dev]\")") from error
+    notebook = jupytext.reads(path.read_text(encoding="utf-8"), fmt="md")
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    target = Path(directory or path.parent) / f"{path.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(notebook, target, fmt="ipynb")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m transformer.course",
@@ -93,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("names", nargs="*", help="chapter numbers or file names (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny settings, as the tests run them")
+    parser.add_argument("--notebook", action="store_true", help="write the chapters as .ipynb notebooks instead")
+    parser.add_argument("--output", type=Path, help="folder for the notebooks (default: walkthrough/)")
     args = parser.parse_args(argv)
     if args.quick:
         os.environ[QUICK_ENV] = "1"
@@ -100,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print(f"error: no chapter matches {args.names} in {walkthrough_dir()}", file=sys.stderr)
         return 2
+    if args.notebook:
+        try:
+            for path in selected:
+                print(f"{path.name}: notebook {to_notebook(path, args.output)}")
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     for path in selected:
         start = time.perf_counter()
         run_chapter(path)
