@@ -68,6 +68,9 @@ def _pad(rows: list[list[int]]) -> Tensor:
     return torch.tensor([row + [PAD] * (width - len(row)) for row in rows], dtype=torch.long)
 
 
+# exercise(tokens): src = x + [EOS], tgt_in = [BOS] + y, tgt_out = y + [EOS], each list of rows
+#   right-padded with PAD by _pad; indices default to 0..n-1. Refuse an empty list ("at least one
+#   pair") and a pair holding PAD ("PAD id 0") with one-line ValueErrors.
 def make_batch(pairs: Sequence[Pair], indices: Sequence[int] | None = None) -> Batch:
     """Pad `pairs` into one batch; `indices` (default 0..n-1) say where each pair came from."""
     if len(pairs) == 0:

@@ -96,6 +96,8 @@ class Vocabulary:
         ids = self._ids
         return [ids.get(token, UNK) for token in tokens]
 
+    # exercise(tokens): ids back to tokens: int() each id (ids may be a tensor), stop at the first
+    #   EOS, drop PAD and BOS, keep every other id as self.token(id) (UNK stays "<unk>").
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Tokens of `ids` up to the first EOS, without PAD and BOS. UNK stays `<unk>`."""
         tokens = []
