@@ -27,6 +27,8 @@ from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
 
+# exercise(rnn_attention): softmax over the source where mask is True: masked scores get
+#   torch.finfo(dtype).min before the softmax and their weights are set to exactly 0 after it.
 def masked_softmax(
     scores: Float[Tensor, "batch src_seq"], mask: Bool[Tensor, "batch src_seq"]
 ) -> Float[Tensor, "batch src_seq"]:
@@ -35,6 +37,7 @@ def masked_softmax(
     return scores.softmax(dim=-1).masked_fill(~mask, 0.0)
 
 
+# exercise(rnn_attention): c = sum_j alpha_j h_j for each batch row (einsum or a batched product).
 def weighted_context(
     weights: Float[Tensor, "batch src_seq"], memory: Float[Tensor, "batch src_seq d_memory"]
 ) -> Float[Tensor, "batch d_memory"]:
@@ -42,6 +45,8 @@ def weighted_context(
     return torch.einsum("bs,bsd->bd", weights, memory)
 
 
+# exercise(rnn_attention): Bahdanau: e_j = v^T tanh(W_a q + U_a h_j), given query_proj = W_a q
+#   (batch, d_attention) and keys = U_a h_j (batch, src_seq, d_attention).
 def additive_scores(
     query_proj: Float[Tensor, "batch d_attention"],
     keys: Float[Tensor, "batch src_seq d_attention"],
@@ -51,6 +56,7 @@ def additive_scores(
     return torch.tanh(query_proj[:, None, :] + keys) @ v
 
 
+# exercise(rnn_attention): Luong: e_j = q^T k_j for every source position j.
 def dot_scores(
     query: Float[Tensor, "batch d_memory"], keys: Float[Tensor, "batch src_seq d_memory"]
 ) -> Float[Tensor, "batch src_seq"]:

@@ -43,6 +43,8 @@ from torch import Tensor, nn
 State = tuple[Tensor, ...]
 
 
+# exercise(recurrent): Elman's cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), given the
+#   two projections x_proj = W_ih x_t + b_ih and h_proj = W_hh h_{t-1} + b_hh.
 def rnn_step(
     x_proj: Float[Tensor, "*batch hidden"], h_proj: Float[Tensor, "*batch hidden"]
 ) -> Float[Tensor, "*batch hidden"]:
@@ -50,6 +52,8 @@ def rnn_step(
     return torch.tanh(x_proj + h_proj)
 
 
+# exercise(recurrent): split x_proj + h_proj into four blocks in PyTorch's order i, f, g, o;
+#   return (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)).
 def lstm_gates(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"]
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -58,6 +62,8 @@ def lstm_gates(
     return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
 
 
+# exercise(recurrent): c_t = f * c_{t-1} + i * g (the additive cell path), h_t = o * tanh(c_t),
+#   with the gates from lstm_gates; return (h_t, c_t).
 def lstm_step(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"], c: Float[Tensor, "*batch hidden"]
 ) -> tuple[Float[Tensor, "*batch hidden"], Float[Tensor, "*batch hidden"]]:
@@ -67,6 +73,9 @@ def lstm_step(
     return o * torch.tanh(c_next), c_next
 
 
+# exercise(recurrent): split x_proj and h_proj each into r, z, n blocks; r = sigmoid(x_r + h_r),
+#   z = sigmoid(x_z + h_z), n = tanh(x_n + r * h_n) (the reset gate after the hidden map, as
+#   PyTorch); return (r, z, n).
 def gru_gates(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"]
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -79,6 +88,7 @@ def gru_gates(
     return r, z, n
 
 
+# exercise(recurrent): h_t = (1 - z) * n + z * h_{t-1}, with z and n from gru_gates.
 def gru_step(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"], h: Float[Tensor, "*batch hidden"]
 ) -> Float[Tensor, "*batch hidden"]:

@@ -28,6 +28,9 @@ from transformer.checks import expect_shape
 from transformer.rnn.cells import RecurrentCell, State, make_cell
 
 
+# exercise(recurrent): loop over time (back to front if reverse) calling cell.step(x_proj[:, t],
+#   state); where active[:, t] is False keep the old state (torch.where) and output zeros; return
+#   (outputs stacked along seq in the sequence's own order, the final state).
 def run_cell(
     cell: RecurrentCell,
     x_proj: Float[Tensor, "batch seq gates"],

@@ -163,6 +163,11 @@ class RecurrentSeq2Seq(Seq2Seq):
         self.dropout = nn.Dropout(dropout)
         self.generator = nn.Linear(hidden_size, tgt_vocab_size)
 
+    # exercise(seq2seq): start with self._check_ids("src", src, self.src_vocab_size); lengths = real
+    #   tokens per row (not self.src_pad_id); with self.reverse_source reverse each source
+    #   (reverse_padded) before self.encoder(self.dropout(self.src_embed(src)), lengths) and the memory
+    #   back after it; for a bidirectional encoder, concatenate each layer's two directions:
+    #   "batch (layers dirs) hidden -> batch layers (dirs hidden)". Return (memory, final state).
     def encode(self, src: Int[Tensor, "batch src_seq"]) -> tuple[Float[Tensor, "batch src_seq hidden"], State]:
         """Encoder outputs at every source position (in the source's own order, zero at padding)
         and the final state that starts the decoder, each tensor (batch, layers, hidden)."""
