@@ -36,6 +36,7 @@ class Hypothesis:
     score: float  # log_prob / length_penalty(len(tokens))
 
 
+# exercise(decoding): Wu et al. 2016: lp(Y) = ((5 + |Y|) / 6) ** alpha.
 def length_penalty(length: int, alpha: float) -> float:
     """lp(Y) = ((5 + |Y|) / 6) ** alpha; alpha = 0 ranks by plain log-probability."""
     return ((5 + length) / 6) ** alpha
@@ -54,6 +55,10 @@ def _prefix_logits(model: Seq2Seq, src: Tensor, prefix: Tensor, memory) -> Tenso
     return model(src, prefix)[:, -1]
 
 
+# exercise(decoding): check with _check_decoding_args(src, max_len); start every row from bos_id; up to max_len times take the argmax token, from
+#   model.decode_step with the state of model.start_decoding (use_cache) or from _prefix_logits over
+#   the whole prefix; after a row's EOS emit model.tgt_pad_id; stop once every row has ended. With
+#   return_attention also return state["attention"] of each step stacked (or None).
 @torch.no_grad()
 def greedy_decode(
     model: Seq2Seq,

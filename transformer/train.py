@@ -69,6 +69,8 @@ def paper_peak_lr(d_model: int, warmup_steps: int) -> float:
     return d_model**-0.5 * warmup_steps**-0.5
 
 
+# exercise(training): equation (3) with a peak: peak_lr * min(step / warmup_steps,
+#   sqrt(warmup_steps / step)), treating step 0 as step 1.
 def warmup_rate(step: int, peak_lr: float, warmup_steps: int) -> float:
     """Equation (3) with an explicit peak: linear warm-up, then inverse square-root decay.
 
@@ -84,6 +86,8 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return warmup_rate(step, config.peak_lr, config.warmup_steps)
 
 
+# exercise(training): log-softmax the logits in float32; loss per position = (1 - eps) * (-log p[target])
+#   + eps * mean over the vocabulary of (-log p[v]); average over positions whose target is not pad_id.
 def label_smoothed_cross_entropy(
     logits: Float[Tensor, "batch seq vocab"],
     target: Int[Tensor, "batch seq"],
