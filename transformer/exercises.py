@@ -76,15 +76,6 @@ def chapter_file(chapter: str) -> str:
     return f"walkthrough/{number}_*.md"
 
 
-def parse_stub(message: str) -> tuple[str, str] | None:
-    """(chapter, name) of an exercise stub's NotImplementedError message; None for any other."""
-    if not message.startswith(STUB_PREFIX):
-        return None
-    chapter, _, rest = message[len(STUB_PREFIX) :].partition("] ")
-    name, sep, _ = rest.partition(": ")
-    return (chapter, name) if sep and chapter in CHAPTERS else None
-
-
 # ---------------------------------------------------------------------------------------------
 # Finding the marked functions
 
