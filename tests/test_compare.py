@@ -1,0 +1,49 @@
+"""The comparison runner and the demo: tables, plots, matched sizes."""
+
+import json
+
+import pytest
+
+from transformer.compare import comparison_table, compare, demo
+
+pytestmark = pytest.mark.experiments
+
+
+def _summary(model, em, params=1000, long=None, bleu=None):
+    test = {"exact_match": em, "token_accuracy": 0.5}
+    if bleu is not None:
+        test.update(bleu=bleu, chrf=50.0)
+    summary = {"model": model, "parameters": params, "train_seconds": 12.0, "best_epoch": 3, "test": test}
+    if long is not None:
+        summary["test_long"] = {"exact_match": long}
+    return summary
+
+
+def test_comparison_table_has_one_row_per_model_and_translation_columns():
+    table = comparison_table([_summary("transformer", 1.0, long=0.4), _summary("lstm", 0.5, long=0.0)], "copy")
+    lines = table.splitlines()
+    assert len(lines) == 4 and "| transformer | 1,000 | 12 | 3 | 1.000 | 0.500 | 0.400 |" in lines
+    assert "BLEU" not in table
+    assert "BLEU" in comparison_table([_summary("transformer", 0.1, bleu=30.0)], "multi30k")
+
+
+@pytest.mark.slow
+def test_compare_matches_recurrent_size_to_the_transformer(tmp_path):
+    """A recurrent model is sized to within a few percent of the Transformer's parameters."""
+    options = dict(n_train=48, n_valid=8, n_test=8, n_long=8, max_length=4)
+    summaries = compare("copy", ["gru", "transformer"], tmp_path, epochs=1, task_options=options, progress=False,
+                        log=lambda *a: None)
+    by_model = {s["model"]: s for s in summaries}
+    ratio = by_model["gru"]["parameters"] / by_model["transformer"]["parameters"]
+    assert 0.95 < ratio < 1.05, f"gru has {ratio:.3f}x the Transformer's parameters"
+    for name in ("comparison.md", "curves.png", "accuracy_by_length.png", "summaries.json"):
+        assert (tmp_path / name).exists(), name
+    assert len(json.loads((tmp_path / "summaries.json").read_text())) == 2
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_end_to_end(tmp_path):
+    results = demo(tmp_path, progress=False, quick=True, log=lambda *a: None)
+    assert set(results) == {"copy", "numbers"}
+    for task in results:
+        assert (tmp_path / task / "comparison.md").exists()
