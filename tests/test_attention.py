@@ -159,7 +159,7 @@ def test_scores_are_divided_by_sqrt_d_head_worked_example():
     k = torch.stack([torch.zeros(4, dtype=F64), torch.full((4,), math.log(2) / 2, dtype=F64)])[None]
     _, weights = scaled_dot_product_attention(q, k, torch.eye(2, dtype=F64)[None])
     expected = torch.tensor([[[1 / 3, 2 / 3]]], dtype=F64)
-    assert_close(weights, expected, "without the 1/sqrt(d_head) scale the weights would be (1/5, 4/5)")
+    assert_close(weights, expected, "expected softmax((0, 2 ln 2) / sqrt(4)) = (1/3, 2/3); unscaled it would be (1/5, 4/5)")
 
 
 @given(sizes=distinct_sizes(4), d_head=st.integers(2, 8), seed=seeds(), masked=st.booleans())
