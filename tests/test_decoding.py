@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer import TransformerConfig, build_transformer
@@ -37,6 +37,7 @@ def sources(seed: int, batch: int = 3, length: int = 5):
     return src
 
 
+@settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
 @given(st.integers(0, 1000), st.booleans())
 def test_cached_and_uncached_decoding_give_the_same_logits(seed, norm_first):
     """decode_step with the key/value cache equals rerunning the decoder on the whole prefix."""
@@ -50,6 +51,7 @@ def test_cached_and_uncached_decoding_give_the_same_logits(seed, norm_first):
         torch.testing.assert_close(logits, full[:, t], msg=lambda m: f"step {t}: cached logits differ: {m}")
 
 
+@settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
 @given(st.integers(0, 1000))
 def test_greedy_with_and_without_cache_agree(seed):
     model, src = model_for(seed), sources(seed)
@@ -58,6 +60,7 @@ def test_greedy_with_and_without_cache_agree(seed):
     assert torch.equal(cached, uncached), f"cached {cached.tolist()} vs uncached {uncached.tolist()}"
 
 
+@settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
 @given(st.integers(0, 1000))
 def test_beam_size_one_equals_greedy(seed):
     """With one hypothesis kept, beam search takes the argmax at every step."""
@@ -67,6 +70,7 @@ def test_beam_size_one_equals_greedy(seed):
     assert beam == greedy
 
 
+@settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
 @given(st.integers(0, 1000), st.sampled_from([0.0, 0.6, 1.0]))
 def test_beam_score_is_length_penalised_model_log_probability(seed, alpha):
     """Each hypothesis's score = log P(Y|X) recomputed by teacher forcing / lp(|Y|)."""
@@ -78,6 +82,7 @@ def test_beam_score_is_length_penalised_model_log_probability(seed, alpha):
             assert h.score == pytest.approx(recomputed / length_penalty(len(h.tokens), alpha), abs=1e-5)
 
 
+@settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
 @given(st.integers(0, 1000))
 def test_beam_hypotheses_are_sorted_and_end_at_eos_or_max_len(seed):
     model, src = model_for(seed), sources(seed)
@@ -122,6 +127,20 @@ def test_translate_ids_strips_specials():
     model = model_for(1)
     out = translate_ids(model, sources(1), BOS, EOS, 6, beam_size=2)
     assert all(EOS not in row and PAD not in row for row in out)
+
+
+@given(st.integers(0, 1000))
+@settings(max_examples=5)
+def test_decoders_never_emit_pad_or_bos_even_when_the_model_prefers_them(seed):
+    """PAD and BOS are never chosen: a PAD inside an output would be masked when re-read."""
+    model = model_for(seed)
+    with torch.no_grad():
+        model.generator.bias[PAD] = 50.0
+        model.generator.bias[BOS] = 49.0
+    greedy = greedy_decode(model, sources(seed), BOS, EOS, 6)
+    assert not (greedy == BOS).any() and not (greedy[:, 0] == PAD).any(), greedy.tolist()
+    for hyps in beam_search(model, sources(seed), BOS, EOS, 6, beam_size=3, n_best=3):
+        assert all(PAD not in h.tokens and BOS not in h.tokens for h in hyps)
 
 
 def test_bad_arguments_are_named(runtime_checks):

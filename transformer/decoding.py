@@ -15,6 +15,11 @@ Chapter: walkthrough/10_decoding.md. Works with every `Seq2Seq` (Transformer and
       score(Y) = log P(Y | X) / lp(Y),   lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha
 
   where |Y| counts the generated tokens, EOS included (BOS is not generated).
+
+Neither decoder ever emits PAD or BOS: their log-probabilities are set to -inf *after* the
+softmax, so scores stay the model's own log-probabilities (not renormalised over the rest).
+A PAD inside a target would be masked out of attention when the sequence is re-read by
+teacher forcing, so the model would no longer score the sequence it produced.
 """
 
 from dataclasses import dataclass
@@ -40,6 +45,13 @@ class Hypothesis:
 def length_penalty(length: int, alpha: float) -> float:
     """lp(Y) = ((5 + |Y|) / 6) ** alpha; alpha = 0 ranks by plain log-probability."""
     return ((5 + length) / 6) ** alpha
+
+
+def _forbid_specials(scores: Tensor, pad_id: int, bos_id: int) -> Tensor:
+    """Scores (logits or log-probabilities) with PAD and BOS made impossible to choose."""
+    scores = scores.clone()
+    scores[..., [pad_id, bos_id]] = float("-inf")
+    return scores
 
 
 def _check_decoding_args(src: Tensor, max_len: int) -> None:
@@ -92,7 +104,7 @@ def greedy_decode(
                 attentions.append(state["attention"])
         else:
             logits = _prefix_logits(model, src, prefix, memory)
-        tokens = logits.argmax(dim=-1).masked_fill(finished, model.tgt_pad_id)
+        tokens = _forbid_specials(logits, model.tgt_pad_id, bos_id).argmax(dim=-1).masked_fill(finished, model.tgt_pad_id)
         outputs.append(tokens)
         finished = finished | (tokens == eos_id)
         if not use_cache:
@@ -140,7 +152,8 @@ def beam_search(
     for step in range(1, max_len + 1):
         logits, state = model.decode_step(tokens, state)
         vocab = logits.shape[-1]
-        candidates = log_probs[..., None] + logits.float().log_softmax(dim=-1).view(batch, beam_size, vocab)
+        step_log_probs = _forbid_specials(logits.float().log_softmax(dim=-1), model.tgt_pad_id, bos_id)
+        candidates = log_probs[..., None] + step_log_probs.view(batch, beam_size, vocab)
         top_log_probs, top_index = candidates.view(batch, -1).topk(2 * beam_size, dim=-1)
         new_rows = torch.zeros(batch, beam_size, dtype=torch.long)
         new_tokens = torch.full((batch, beam_size), eos_id, dtype=torch.long)
