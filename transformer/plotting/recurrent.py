@@ -108,16 +108,18 @@ def plot_alignment(
             f"got {len(target_tokens)} target and {len(source_tokens)} source tokens"
         )
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 + 0.62 * n_cols + 1.2, 1.0 + 0.45 * n_rows + 0.8))
+        fig, ax = plt.subplots(figsize=(2.0 + 0.3 * n_cols, 1.6 + 0.4 * n_rows), layout="constrained")
     else:
         fig = ax.figure
-    ax.imshow(values, cmap="Greys", vmin=0.0, vmax=1.0)
+    ax.imshow(values, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
     for i in range(n_rows):
         for j in range(n_cols):
             if values[i, j] >= 0.1:
                 colour = "white" if values[i, j] > 0.55 else "black"
                 ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", fontsize=7, color=colour)
-    ax.set_xticks(range(n_cols), list(source_tokens), rotation=60, ha="right")
+    ax.set_xticks(range(n_cols), list(source_tokens))
+    for label in ax.get_xticklabels():  # single characters stay upright, longer tokens turn
+        label.set_rotation(90 if len(label.get_text()) > 2 else 0)
     ax.set_yticks(range(n_rows), list(target_tokens))
     ax.set_xlabel("source token")
     ax.set_ylabel("produced token")
@@ -130,15 +132,14 @@ def plot_alignments(
     titles: Sequence[str],
     suptitle: str = "Attention alignments",
 ) -> Figure:
-    """Several alignments side by side: `examples[k] = (weights, source_tokens, target_tokens)`."""
+    """Several alignments stacked vertically: `examples[k] = (weights, source_tokens, target_tokens)`."""
     if not examples or len(titles) != len(examples):
         raise ValueError(f"plot_alignments: expected one title per example, got {len(titles)} and {len(examples)}")
-    widths = [max(len(source), 3) for _, source, _ in examples]
-    height = max(len(target) for _, _, target in examples)
-    fig, axes = plt.subplots(1, len(examples), figsize=(1.5 + 0.6 * sum(widths) + 1.2 * len(examples), 1.8 + 0.45 * height),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
-    for ax, (weights, source, target), title in zip(axes[0], examples, titles):
+    width = max(len(source) for _, source, _ in examples)
+    heights = [len(target) for _, _, target in examples]
+    fig, axes = plt.subplots(len(examples), 1, figsize=(2.0 + 0.3 * width, 0.8 + sum(1.4 + 0.4 * h for h in heights)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
+    for ax, (weights, source, target), title in zip(axes[:, 0], examples, titles):
         plot_alignment(weights, source, target, title, ax=ax)
     fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
