@@ -12,14 +12,6 @@ from transformer.rnn.seq2seq import RecurrentConfig, build_recurrent
 pytestmark = pytest.mark.rnn_attention
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine threads slow them 10-fold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def make_attention(kind: str, size: int):
     if kind == "bahdanau":

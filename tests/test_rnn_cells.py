@@ -13,14 +13,6 @@ from transformer.rnn.cells import GRUCell, LSTMCell, RNNCell, make_cell
 pytestmark = pytest.mark.recurrent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine threads slow them 10-fold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 OURS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 THEIRS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 

@@ -13,14 +13,6 @@ from transformer.rnn.layers import RecurrentStack, from_torch_state, reverse_pad
 pytestmark = pytest.mark.recurrent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine threads slow them 10-fold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 THEIRS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 

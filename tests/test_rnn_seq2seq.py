@@ -34,14 +34,6 @@ configs = st.builds(
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a busy machine threads slow them 10-fold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def model_for(config: RecurrentConfig) -> RecurrentSeq2Seq:
     return build_recurrent(config).double().eval()
