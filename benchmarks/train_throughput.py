@@ -145,7 +145,8 @@ def main() -> None:
         for name in order:
             times[name].append(train_step(models[name], optimizers[name], batches[index], args.device))
             tokens[name] += target_tokens[index]
-    rate = {name: tokens[name] / sum(times[name]) for name in models}
+    # tokens per step over the median step time: robust to a step slowed by something else
+    rate = {name: (tokens[name] / args.steps) / statistics.median(times[name]) for name in models}
 
     device = args.device
     if args.device.startswith("cuda"):
