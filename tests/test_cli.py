@@ -40,6 +40,16 @@ def test_evaluate_and_translate_use_the_run(copy_run, capsys):
     assert len(out.split("\n")) == 3, f"expected one output line per input, got {out!r}"  # two lines + final ""
 
 
+def test_translate_reads_stdin_and_draws_the_attention_map(copy_run, capsys, monkeypatch, tmp_path):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a b c\nd e\n"))
+    png = tmp_path / "align.png"
+    assert main(["translate", str(copy_run), "--attention", str(png)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert png.exists() and png.stat().st_size > 1000
+
+
 def test_resume_of_a_finished_run_changes_nothing(copy_run):
     before = json.loads((copy_run / "history.json").read_text())
     assert main(["train", "--resume", str(copy_run), "--no-progress"]) == 0

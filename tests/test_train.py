@@ -134,6 +134,39 @@ def test_interrupted_then_resumed_run_equals_uninterrupted_run(tmp_path):
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=lambda m: f"{name} differs after resume: {m}")
 
 
+def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
+    """A real SIGINT (what Ctrl-C sends) finishes the step in hand, saves, and returns."""
+    import os
+    import signal
+
+    data = copy_batches(6)
+
+    def press_ctrl_c_at_step_2(step, loss):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    history = train(tiny_model(), lambda e: data[1:], data[:1], TrainConfig(epochs=3, warmup_steps=5, device="cpu"),
+                    run_dir=tmp_path, progress=False, on_step=press_ctrl_c_at_step_2)
+    assert history.interrupted and history.epochs == []
+    progress = load_checkpoint(tmp_path / "checkpoint_last.pt")["progress"]
+    assert (progress["epoch"], progress["batch"], progress["step"]) == (0, 2, 2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the Ctrl-C handler was not restored"
+
+
+def test_same_seed_same_weights():
+    """Two CPU runs with the same seed end with identical weights (dropout included)."""
+    data = copy_batches(4)
+    config = TrainConfig(epochs=1, warmup_steps=5, device="cpu", seed=3)
+    models = []
+    for _ in range(2):
+        model = tiny_model()
+        model.train()
+        train(model, lambda e: data[1:], data[:1], config, progress=False)
+        models.append(model)
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=lambda m: f"{name}: {m}")
+
+
 def test_resume_without_checkpoint_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint_last.pt"):
         train(tiny_model(), lambda e: [], [], TrainConfig(epochs=1), run_dir=tmp_path, resume=True, progress=False)
