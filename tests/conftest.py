@@ -11,7 +11,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-# `pytest --impl DIR` tests a learner's workspace (see impl_plugin.py).
+# `pytest --impl=DIR` tests a learner's workspace (see impl_plugin.py).
 pytest_plugins = ["impl_plugin"]
 
 settings.register_profile(

@@ -1,10 +1,13 @@
-"""`pytest --impl DIR`: run the spec against a learner's workspace instead of this package.
+"""`pytest --impl=DIR`: run the spec against a learner's workspace instead of this package.
 
 `python -m transformer.exercises new DIR` makes the workspace: a copy of the package whose
-exercise bodies raise NotImplementedError. With `--impl DIR`, DIR goes first on `sys.path`
+exercise bodies raise NotImplementedError. With `--impl=DIR`, DIR goes first on `sys.path`
 before any test imports `transformer`, so every test (and every subprocess a test starts) uses
 DIR/transformer. The jaxtyping import hook is keyed by package name, so it checks the
 workspace's shape annotations just as it checks the package's.
+
+Write it with `=`: pytest reads the command line once before this conftest plugin is loaded, and
+there `--impl DIR` (with a space) would make DIR look like a folder of tests to run.
 
 A test that reaches an exercise of *another* chapter (a chapter-03 test that needs the attention
 of chapter 04, say) cannot tell anything about this chapter yet: it is skipped, and the skip
@@ -43,11 +46,23 @@ def pytest_configure(config):
     if loaded is not None and Path(loaded.__file__).resolve().parent != root / "transformer":
         raise pytest.UsageError(f"--impl: transformer was already imported from {Path(loaded.__file__).parent}")
     sys.path.insert(0, str(root))
+    _no_explain_phase()
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     config.stash[_ROOT] = root
 
 
 _ROOT = pytest.StashKey[Path]()
+
+
+def _no_explain_phase() -> None:
+    """Keep Hypothesis's settings but drop its explain phase: on a stub every example fails at
+    once, and explaining each failure would take a minute per test to say nothing new."""
+    from hypothesis import Phase, settings
+
+    current = settings.default
+    phases = tuple(phase for phase in current.phases if phase is not Phase.explain)
+    settings.register_profile("impl", parent=current, phases=phases)
+    settings.load_profile("impl")
 
 
 def pytest_report_header(config):
@@ -70,6 +85,9 @@ def stub_exercise(error: BaseException) -> tuple[str, str] | None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
+    if _ROOT in item.config.stash:
+        # no "`git apply .hypothesis/patches/...` to add failing examples" advice: the spec is not the learner's to patch
+        item.__dict__.pop("_hypothesis_failing_examples", None)
     report = yield
     if call.excinfo is None or report.outcome != "failed":
         return report
@@ -79,6 +97,7 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "skipped"
         report.longrepr = (
             str(item.path), item.location[1] or 0,
-            f"Skipped: needs the exercise {stub[1]} of chapter {stub[0]} (pytest --impl DIR -m {stub[0]})",
+            f"Skipped: needs the exercise {stub[1]} of chapter {stub[0]} "
+            f"(pytest --impl={item.config.getoption('impl') or 'DIR'} -m {stub[0]})",
         )
     return report

@@ -4,10 +4,11 @@ Every chapter in `walkthrough/` is Markdown whose ```python blocks run top to bo
 namespace. The test suite runs them all in *quick* mode (tiny step counts), so a chapter cannot
 rot; `python -m transformer.course` runs them in full and rewrites `walkthrough/figures/`.
 `python -m transformer.course --notebook NN` writes a chapter as a Jupyter notebook, made from the
-Markdown on demand (with jupytext), so there is no second copy to keep in sync.
+Markdown on demand, so there is no second copy to keep in sync.
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -102,18 +103,34 @@ def chapters(directory: Path | None = None) -> list[Path]:
 
 def to_notebook(path: Path, directory: Path | None = None) -> Path:
     """Write chapter `path` as a Jupyter notebook (default: beside the chapter, so its links and
-    figures resolve); each ```python block becomes a code cell, the prose Markdown cells."""
-    try:
-        import jupytext
-    except ImportError as error:
-        raise ValueError("notebooks need jupytext: pip install jupytext (or pip install -e \".[dev]\")") from error
-    notebook = jupytext.reads(path.read_text(encoding="utf-8"), fmt="md")
-    notebook.metadata.pop("jupytext", None)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    figures resolve). Each ```python block becomes a code cell, the same blocks `run_chapter`
+    runs; everything between them (prose, equations, shell commands) becomes Markdown cells."""
+    text = path.read_text(encoding="utf-8")
+    cells, position = [], 0
+    for match in _CODE_BLOCK.finditer(text):
+        cells += [_cell("markdown", text[position : match.start()]), _cell("code", match.group(1))]
+        position = match.end()
+    cells.append(_cell("markdown", text[position:]))
+    notebook = {
+        "cells": [cell for cell in cells if cell["source"]],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }
     target = Path(directory or path.parent) / f"{path.stem}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    jupytext.write(notebook, target, fmt="ipynb")
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
+
+
+def _cell(kind: str, text: str) -> dict:
+    source = text.strip("\n").splitlines(keepends=True)
+    if kind == "markdown":
+        return {"cell_type": "markdown", "metadata": {}, "source": source}
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,12 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no chapter matches {args.names} in {walkthrough_dir()}", file=sys.stderr)
         return 2
     if args.notebook:
-        try:
-            for path in selected:
-                print(f"{path.name}: notebook {to_notebook(path, args.output)}")
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        for path in selected:
+            print(f"{path.name}: notebook {to_notebook(path, args.output)}")
         return 0
     for path in selected:
         start = time.perf_counter()

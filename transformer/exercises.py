@@ -16,7 +16,7 @@ of the `ast` module; nothing but the marked bodies changes, and no compiled file
 the reference solution is not in the workspace. The spec then runs against the copy:
 
     python -m transformer.exercises new ws --chapter attention
-    pytest --impl ws -m attention
+    pytest --impl=ws -m attention
 
 `status` says which exercises are still to write; `restore` puts the reference bodies back (to
 compare with your own, or to skip one), and gives back the reference source byte for byte.
@@ -61,7 +61,7 @@ class Exercise:
         return (
             f"{STUB_PREFIX}{self.chapter}] {self.name}: {self.hint} "
             f"(chapter {self.number:02d}, {chapter_file(self.chapter)}; "
-            f"check with: pytest --impl {workspace} -m {self.chapter})"
+            f"check with: pytest --impl={workspace} -m {self.chapter})"
         )
 
 
@@ -269,6 +269,9 @@ def new_workspace(
     reference = _reference()
     selected = _select(package_exercises(reference), chapters, start)
     shutil.copytree(reference, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+    ignore = workspace / ".gitignore"
+    if not ignore.exists():  # a workspace inside the course's checkout stays out of its git status
+        ignore.write_text("# a learner's workspace (python -m transformer.exercises new)\n*\n", encoding="utf-8")
     by_path: dict[str, list[Exercise]] = {}
     for exercise in selected:
         by_path.setdefault(exercise.path, []).append(exercise)
@@ -360,7 +363,7 @@ def run(args: argparse.Namespace) -> int:
         chapters = sorted({e.chapter for e in selected}, key=CHAPTERS.index) or ["<chapter>"]
         print(f"workspace {args.dir}: {len(selected)} exercises to write, chapters {', '.join(chapters)}")
         print(f"see them:   python -m transformer.exercises status {args.dir}")
-        print(f"check one:  pytest --impl {args.dir} -m {chapters[0]}")
+        print(f"check one:  pytest --impl={args.dir} -m {chapters[0]}")
     elif args.action == "status":
         status = workspace_status(Path(args.dir))
         _print_table(status)

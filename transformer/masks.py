@@ -23,7 +23,8 @@ def padding_mask(ids: Int[Tensor, "batch seq"], pad_id: int) -> Bool[Tensor, "ba
 
 
 # exercise(attention): a (size, size) bool tensor, True where key j <= query i (the lower
-#   triangle, diagonal included); refuse size < 1 with a ValueError naming the size.
+#   triangle, diagonal included); refuse size < 1 with
+#   ValueError(f"causal_mask: expected a size >= 1, got {size}").
 def causal_mask(size: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
     """True where query position i may attend to key position j, i.e. j <= i.
 

@@ -24,7 +24,8 @@ from transformer.checks import expect_shape
 
 
 # exercise(embeddings): §3.5: PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same
-#   angle); refuse an odd d_model with a ValueError; compute in float64, return float32.
+#   angle); refuse an odd d_model with ValueError("sinusoidal_encoding: expected an even d_model
+#   (sine/cosine pairs), got ..."); compute in float64, return float32.
 def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_model"]:
     """The table of §3.5: row `pos` is PE(pos); even columns are sines, odd columns cosines."""
     if d_model % 2 != 0:
