@@ -151,3 +151,63 @@ def test_bad_arguments_are_named(runtime_checks):
         beam_search(model, sources(0), BOS, EOS, 5, beam_size=0)
     with pytest.raises(ValueError, match=r"src: expected shape \(batch, src_seq\)"):
         greedy_decode(model, sources(0)[0], BOS, EOS, 5)
+
+
+def test_rows_that_end_early_get_only_padding_after_their_eos():
+    """Each row stops at its own EOS; later steps of that row are PAD while others go on."""
+    model = model_for(3)
+    src = sources(3)
+    with torch.no_grad():  # make EOS likely for the first source row only: tie it to source token 3
+        model.generator.bias.zero_()
+    ids = greedy_decode(model, src, BOS, EOS, max_len=8)
+    for row in ids.tolist():
+        if EOS in row:
+            after = row[row.index(EOS) + 1 :]
+            assert all(t == PAD for t in after), f"tokens after EOS: {row}"
+    reference = [strip_special(r, EOS, PAD) for r in ids.tolist()]
+    for b in range(src.shape[0]):  # each row decoded alone gives the same tokens
+        alone = greedy_decode(model, src[b : b + 1], BOS, EOS, max_len=8)
+        assert strip_special(alone[0].tolist(), EOS, PAD) == reference[b]
+
+
+def _eos_friendly_model(seed):
+    model = model_for(seed)
+    with torch.no_grad():
+        model.generator.bias[EOS] = 6.0  # hypotheses end at different lengths
+    return model
+
+
+@given(st.integers(0, 1000), st.sampled_from([0.6, 1.0]))
+@settings(max_examples=5)
+def test_finished_hypotheses_are_ranked_by_penalised_score(seed, alpha):
+    """With alpha > 0 and hypotheses of different lengths, the ranking follows log P / lp."""
+    model, src = _eos_friendly_model(seed), sources(seed)
+    results = beam_search(model, src, BOS, EOS, 6, beam_size=4, alpha=alpha, n_best=4)
+    lengths = {len(h.tokens) for hyps in results for h in hyps if h.tokens[-1] == EOS}
+    assert len(lengths) > 1, f"the test needs finished hypotheses of several lengths, got {lengths}"
+    for b, hyps in enumerate(results):
+        for h in hyps:
+            recomputed = sequence_log_prob(model, src[b : b + 1], h.tokens, BOS)
+            assert h.score == pytest.approx(recomputed / length_penalty(len(h.tokens), alpha), abs=1e-5), h.tokens
+        scores = [h.score for h in hyps]
+        assert scores == sorted(scores, reverse=True), f"n-best not ordered by score: {scores}"
+
+
+def test_beam_finds_the_best_scoring_hypothesis_among_all_short_sequences():
+    """On a tiny vocabulary, a wide beam finds the best penalised score over every sequence up to
+    length 3 (found by brute force)."""
+    import itertools
+
+    torch.manual_seed(0)
+    config = TransformerConfig.tiny(5, 5, d_model=8, n_heads=2, d_ff=8, n_encoder_layers=1, n_decoder_layers=1, dropout=0.0)
+    model = build_transformer(config).double().eval()
+    with torch.no_grad():
+        model.generator.weight.mul_(4.0)
+        model.generator.bias[EOS] = 1.0
+    src = torch.tensor([[3, 4, 3]])
+    finished = [list(body) + [EOS] for n in range(3) for body in itertools.product([3, 4], repeat=n)]
+    cut_at_max_len = [list(body) for body in itertools.product([3, 4, EOS], repeat=3) if EOS not in body[:2]]
+    candidates = finished + [c for c in cut_at_max_len if c not in finished]
+    best = max(sequence_log_prob(model, src, c, BOS) / length_penalty(len(c), 0.6) for c in candidates)
+    found = beam_search(model, src, BOS, EOS, 3, beam_size=5, alpha=0.6)[0][0]
+    assert found.score == pytest.approx(best, abs=1e-9), f"beam found {found.tokens} ({found.score}), best is {best}"

@@ -26,7 +26,7 @@ from transformer.model import TransformerConfig, build_transformer, count_parame
 from transformer.rnn.seq2seq import RecurrentConfig, build_recurrent, match_hidden_size
 from transformer.seq2seq import Seq2Seq
 from transformer.tasks import BOS, EOS, TaskData, load_task, make_batches
-from transformer.train import TrainConfig, evaluate, load_checkpoint, pick_device, train
+from transformer.train import TrainConfig, evaluate, load_checkpoint, pick_device, seed_everything, train
 
 CELLS = ("rnn", "lstm", "gru")
 RNN_ATTENTION = ("bahdanau", "luong")
@@ -165,6 +165,7 @@ def train_run(
         spec = model_spec(model_name, data, recipe, model_overrides, match_parameters)
         train_config = _train_config(recipe, train_overrides or {})
         max_tokens = max_tokens or recipe.max_tokens
+    seed_everything(train_config.seed)  # the initial weights too come from the run's seed
     model = build_model(spec)
     n_parameters = count_parameters(model)
     meta = {"task": task, "task_options": task_options, "model": spec, "train": dataclasses.asdict(train_config),

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_learning_curves(runs: Mapping[str, Sequence[dict]], metrics: Sequence[str] = ("train_loss", "valid_loss")) -> Figure:
@@ -15,12 +16,14 @@ def plot_learning_curves(runs: Mapping[str, Sequence[dict]], metrics: Sequence[s
     if not runs or not all(runs.values()):
         raise ValueError("plot_learning_curves: expected at least one run with at least one epoch record")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    colours = {name: f"C{i}" for i, name in enumerate(runs)}  # one colour per run in every panel
     for ax, metric in zip(axes[0], metrics):
         for name, records in runs.items():
             points = [(r["epoch"], r[metric]) for r in records if metric in r]
             if points:
                 xs, ys = zip(*points)
-                ax.plot(xs, ys, marker="o", markersize=3, label=name)
+                ax.plot(xs, ys, marker="o", markersize=3, label=name, color=colours[name])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric.replace("_", " "))
