@@ -9,9 +9,11 @@ workspace's shape annotations just as it checks the package's.
 Write it with `=`: pytest reads the command line once before this conftest plugin is loaded, and
 there `--impl DIR` (with a space) would make DIR look like a folder of tests to run.
 
-A test that reaches an exercise of *another* chapter (a chapter-03 test that needs the attention
+A test that reaches only exercises of *other* chapters (a chapter-03 test that needs the attention
 of chapter 04, say) cannot tell anything about this chapter yet: it is skipped, and the skip
-names the exercise it waits for. An unwritten exercise of the test's own chapter fails it.
+names the exercises it waits for. An unwritten exercise of the test's own chapter fails it.
+Every failure or skip caused by stubs records them as the test property `exercise_stubs`
+("chapter:name ..."), which `--junitxml` reports.
 """
 
 import os
@@ -25,6 +27,7 @@ CHAPTER_MARKERS = (
     "attention", "encoder", "decoder", "training", "decoding", "experiments",
 )
 STUB_PREFIX = "exercise ["
+_ROOT = pytest.StashKey[Path]()  # the workspace folder, once --impl is given
 
 
 def pytest_addoption(parser):
@@ -46,22 +49,23 @@ def pytest_configure(config):
     if loaded is not None and Path(loaded.__file__).resolve().parent != root / "transformer":
         raise pytest.UsageError(f"--impl: transformer was already imported from {Path(loaded.__file__).parent}")
     sys.path.insert(0, str(root))
-    _no_explain_phase()
+    _learner_settings(root)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     config.stash[_ROOT] = root
 
 
-_ROOT = pytest.StashKey[Path]()
-
-
-def _no_explain_phase() -> None:
-    """Keep Hypothesis's settings but drop its explain phase: on a stub every example fails at
-    once, and explaining each failure would take a minute per test to say nothing new."""
+def _learner_settings(root: Path) -> None:
+    """Keep Hypothesis's settings, with two changes for a workspace run. No explain phase: on a
+    stub every example fails at once, and explaining each failure would take a minute per test
+    to say nothing new. And the workspace's own example database (DIR/.hypothesis), so examples
+    that broke the learner's code are replayed on their next run, never on the package's."""
     from hypothesis import Phase, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
 
     current = settings.default
     phases = tuple(phase for phase in current.phases if phase is not Phase.explain)
-    settings.register_profile("impl", parent=current, phases=phases)
+    database = DirectoryBasedExampleDatabase(str(root / ".hypothesis"))
+    settings.register_profile("impl", parent=current, phases=phases, database=database)
     settings.load_profile("impl")
 
 
@@ -83,6 +87,21 @@ def stub_exercise(error: BaseException) -> tuple[str, str] | None:
     return (chapter, name) if sep else None
 
 
+def stubs_behind(error: BaseException) -> list[tuple[str, str]] | None:
+    """The exercises behind a failure, if every error in it (Hypothesis may group several
+    distinct ones) is an exercise stub's NotImplementedError; else None."""
+    errors = [error]
+    leaves = []
+    while errors:
+        current = errors.pop()
+        group = getattr(current, "exceptions", None)
+        if isinstance(group, (list, tuple)):
+            errors.extend(group)
+        else:
+            leaves.append(stub_exercise(current))
+    return None if None in leaves else sorted(set(leaves))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     if _ROOT in item.config.stash:
@@ -91,13 +110,17 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is None or report.outcome != "failed":
         return report
-    stub = stub_exercise(call.excinfo.value)
+    stubs = stubs_behind(call.excinfo.value)
+    if not stubs:
+        return report
+    item.user_properties.append(("exercise_stubs", " ".join(f"{chapter}:{name}" for chapter, name in stubs)))
     own = {mark.name for mark in item.iter_markers()} & set(CHAPTER_MARKERS)
-    if stub and own and stub[0] not in own:
+    if own and not own & {chapter for chapter, _ in stubs}:
+        impl = item.config.getoption("impl") or "DIR"
+        waits = ", ".join(f"{name} of chapter {chapter}" for chapter, name in stubs)
         report.outcome = "skipped"
         report.longrepr = (
             str(item.path), item.location[1] or 0,
-            f"Skipped: needs the exercise {stub[1]} of chapter {stub[0]} "
-            f"(pytest --impl={item.config.getoption('impl') or 'DIR'} -m {stub[0]})",
+            f"Skipped: needs the exercise {waits} (pytest --impl={impl} -m {stubs[0][0]})",
         )
     return report

@@ -2,6 +2,7 @@
 on it fails with their hints, and putting the reference bodies back makes it pass again."""
 
 import ast
+import builtins
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from impl_plugin import CHAPTER_MARKERS, stub_exercise
+from impl_plugin import CHAPTER_MARKERS, stub_exercise, stubs_behind
 
 from transformer import course, exercises
 from transformer.exercises import CHAPTERS, Exercise, new_workspace, package_exercises, restore, workspace_status
@@ -127,6 +128,17 @@ def test_stub_messages_carry_the_hint_the_chapter_and_the_command(workspace):
         assert stub_exercise(NotImplementedError(message)) == (exercise.chapter, exercise.name)
 
 
+@pytest.mark.skipif(not hasattr(builtins, "ExceptionGroup"), reason="ExceptionGroup is Python 3.11+")
+def test_hypothesis_groups_of_stub_errors_are_recognised():
+    """Hypothesis reports two distinct stubs as one group: the plugin still sees both exercises."""
+    first, second = (NotImplementedError(Exercise("m.py", name, "rnn_attention", "hint", 1).message())
+                     for name in ("dot_scores", "additive_scores"))
+    group = builtins.ExceptionGroup("2 distinct failures", [first, second])
+    assert stubs_behind(group) == [("rnn_attention", "additive_scores"), ("rnn_attention", "dot_scores")]
+    assert stubs_behind(builtins.ExceptionGroup("mixed", [first, AssertionError("weights sum to 1.7")])) is None
+    assert stubs_behind(NotImplementedError("an abstract method")) is None
+
+
 def test_workspace_holds_no_compiled_reference(workspace):
     """A .pyc of the reference would hold the solution: none is copied."""
     compiled = [p for p in workspace.rglob("*") if p.suffix in (".pyc", ".pyo") or p.name == "__pycache__"]
@@ -195,30 +207,33 @@ def test_start_here_shows_the_commands_and_the_message_a_learner_meets():
 # The spec, run on a workspace
 
 
-def run_spec(workspace: Path, junit: Path, *args: str) -> dict[str, list[tuple[str, str]]]:
-    """Run pytest --impl=workspace from the repository root; return the outcome of every test: {outcome: [(test, message)]}."""
+def run_spec(workspace: Path, junit: Path, *args: str) -> dict[str, list[tuple[str, str, set]]]:
+    """Run pytest --impl=workspace from the repository root; return every test's outcome:
+    {outcome: [(test, message, {(chapter, name) of the exercise stubs behind it})]}."""
     command = [sys.executable, "-m", "pytest", f"--impl={workspace}", "-p", "no:cacheprovider",
                "-W", "ignore::DeprecationWarning", f"--junitxml={junit}", *args]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert junit.exists(), f"pytest did not run: {result.stdout[-2000:]}{result.stderr[-2000:]}"
     assert f"implementation under test: {workspace.resolve() / 'transformer'}" in result.stdout, result.stdout[:1000]
-    outcomes: dict[str, list[tuple[str, str]]] = {"passed": [], "failed": [], "skipped": []}
+    outcomes: dict[str, list[tuple[str, str, set]]] = {"passed": [], "failed": [], "skipped": []}
     for case in ET.parse(junit).iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
+        stubs = {tuple(stub.split(":")) for p in case.iter("property") if p.get("name") == "exercise_stubs"
+                 for stub in p.get("value").split()}
         problem = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
         if problem is None:
-            outcomes["passed"].append((name, ""))
+            outcomes["passed"].append((name, "", stubs))
         else:
             outcome = "skipped" if problem.tag == "skipped" else "failed"
-            outcomes[outcome].append((name, problem.get("message") or ""))
+            outcomes[outcome].append((name, problem.get("message") or "", stubs))
     return outcomes
 
 
 def assert_fails_only_on_its_own_stubs(outcomes, chapter: str) -> None:
     assert outcomes["failed"], f"{chapter}: no test failed on a workspace whose {chapter} exercises are stubs"
-    for name, message in outcomes["failed"]:
-        assert message.startswith(f"NotImplementedError: exercise [{chapter}] "), (
-            f"{name} failed with something other than a {chapter} exercise's NotImplementedError: {message[:300]}")
+    for name, message, stubs in outcomes["failed"]:
+        assert stubs, f"{name} failed with something other than an exercise's NotImplementedError: {message[:300]}"
+        assert {c for c, _ in stubs} == {chapter}, f"{name} failed on other chapters' stubs: {sorted(stubs)}"
 
 
 def test_a_chapter_workspace_fails_with_the_hints_and_passes_once_restored(tmp_path):
@@ -228,8 +243,11 @@ def test_a_chapter_workspace_fails_with_the_hints_and_passes_once_restored(tmp_p
     masks = ["tests/test_masks.py", "-m", "attention"]
     outcomes = run_spec(workspace, tmp_path / "before.xml", *masks)
     assert_fails_only_on_its_own_stubs(outcomes, "attention")
-    hinted = {message.split("] ")[1].split(":")[0] for _, message in outcomes["failed"]}
+    hinted = {name for _, _, stubs in outcomes["failed"] for _, name in stubs}
     assert hinted == {"causal_mask", "target_mask"}, f"stubs reached by tests/test_masks.py: {hinted}"
+    for test, message, _ in outcomes["failed"]:
+        assert message.startswith("NotImplementedError: exercise [attention] "), f"{test}: {message[:200]}"
+    assert (workspace / ".hypothesis").is_dir(), "failing examples went to the package's database, not the workspace's"
     restore(workspace, chapters=["attention"])
     outcomes = run_spec(workspace, tmp_path / "after.xml", *masks)
     assert not outcomes["failed"] and not outcomes["skipped"], f"after restore: {outcomes}"
@@ -250,12 +268,9 @@ def test_each_chapter_fails_on_its_own_exercises_then_passes_once_restored(chapt
     restore(workspace, chapters=[chapter])
     outcomes = run_spec(workspace, tmp_path / "after.xml", *selection)
     assert not outcomes["failed"], f"{chapter}, restored: {outcomes['failed'][:3]}"
-    for name, message in outcomes["skipped"]:
-        if not message.startswith("needs the exercise "):
-            continue  # skipped in the reference run too (not a stub)
-        waits_for = message.split(" of chapter ")[-1].split(" ")[0]
-        assert waits_for in CHAPTERS and CHAPTERS.index(waits_for) > CHAPTERS.index(chapter), (
-            f"{name} is skipped for another reason than a later chapter's exercise: {message}")
+    for name, message, stubs in outcomes["skipped"]:
+        assert all(CHAPTERS.index(c) > CHAPTERS.index(chapter) for c, _ in stubs), (
+            f"{name} is skipped for an exercise that is not in a later chapter: {message}")
 
 
 def test_exercise_numbers_follow_the_chapter_files():
