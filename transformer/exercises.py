@@ -215,6 +215,9 @@ def restore_source(source: str, reference: str, names: Iterable[str]) -> str:
     lines = source.splitlines(keepends=True)
     reference_lines = reference.splitlines(keepends=True)
     mine, theirs = _nodes(source), _nodes(reference)
+    missing = sorted(set(names) - set(mine))
+    if missing:
+        raise ValueError(f"restore: {', '.join(missing)} not found in the workspace's module; was it renamed?")
     for name in sorted(names, key=lambda n: mine[n].lineno, reverse=True):
         node, original = mine[name], theirs[name]
         lines[_first_line(node) - 1 : node.end_lineno] = reference_lines[_first_line(original) - 1 : original.end_lineno]
@@ -352,9 +355,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
+def _where(exercise: Exercise) -> str:
+    return f"{exercise.name}  ({PACKAGE}/{exercise.path}:{exercise.line})"
+
+
 def _print_table(rows: Iterable[tuple[Exercise, str]]) -> None:
     for exercise, label in rows:
-        print(f"{exercise.number:02d} {exercise.chapter:<14} {label:<10} {exercise.name}  ({PACKAGE}/{exercise.path}:{exercise.line})")
+        print(f"{exercise.number:02d} {exercise.chapter:<14} {label:<10} {_where(exercise)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -376,7 +383,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         exercises = _select(package_exercises(), args.chapter, None)
         for exercise in exercises:
-            print(f"{exercise.number:02d} {exercise.chapter:<14} {exercise.name}  ({PACKAGE}/{exercise.path}:{exercise.line})")
+            print(f"{exercise.number:02d} {exercise.chapter:<14} {_where(exercise)}")
             print(textwrap.indent(textwrap.fill(exercise.hint, 96), "     "))
     return 0
 
