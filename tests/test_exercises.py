@@ -139,9 +139,16 @@ def test_hypothesis_groups_of_stub_errors_are_recognised():
     assert stubs_behind(NotImplementedError("an abstract method")) is None
 
 
-def test_workspace_holds_no_compiled_reference(workspace):
+def test_workspace_holds_no_compiled_reference(tmp_path, monkeypatch):
     """A .pyc of the reference would hold the solution: none is copied."""
-    compiled = [p for p in workspace.rglob("*") if p.suffix in (".pyc", ".pyo") or p.name == "__pycache__"]
+    package = tmp_path / "reference" / "transformer"
+    shutil.copytree(REFERENCE, package)
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "masks.cpython-311.pyc").write_bytes(b"compiled reference")
+    (package / "masks.pyc").write_bytes(b"compiled reference")
+    monkeypatch.setattr(exercises, "package_dir", lambda: package)
+    new_workspace(tmp_path / "ws")
+    compiled = [p for p in (tmp_path / "ws").rglob("*") if p.suffix in (".pyc", ".pyo") or p.name == "__pycache__"]
     assert not compiled, f"compiled files copied into the workspace: {compiled[:3]}"
 
 
