@@ -1,0 +1,95 @@
+"""Train on Multi30k German -> English and score test2016 with sacreBLEU.
+
+    python benchmarks/multi30k.py --model transformer --out runs/bench-multi30k-transformer
+    python benchmarks/multi30k.py --model lstm-bahdanau --out runs/bench-multi30k-lstm
+
+Prints the training time, throughput, greedy and beam BLEU/chrF on test2016 (cased, 13a,
+detokenized output against the raw references), and the peak memory of the process.
+`--save-data FILE` / `--data FILE` write / read the encoded task (a pickle of this project's own
+TaskData), so a machine without `datasets` (a rented GPU) can run the same training.
+"""
+
+import argparse
+import json
+import pickle
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from transformer.cli import _key_values
+from transformer.experiment import RECIPES, evaluate_split, train_run
+from transformer.tasks import load_task
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {torch.get_num_threads()} threads{gpu}; torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="transformer")
+    parser.add_argument("--out", default="runs/bench-multi30k")
+    parser.add_argument("--path", help="folder with train/val/test2016.{de,en} (default: ../shared/data/multi30k)")
+    parser.add_argument("--data", help="read the encoded task from this pickle instead of loading it")
+    parser.add_argument("--save-data", help="write the encoded task to this pickle and stop")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-tokens", type=int)
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--max-train", type=int, help="use only the first N training pairs (a smoke test)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config field")
+    parser.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="training config field")
+    args = parser.parse_args()
+
+    if args.data:
+        data = pickle.loads(Path(args.data).read_bytes())
+    else:
+        data = load_task("multi30k", **({"path": args.path} if args.path else {}))
+    if args.save_data:
+        Path(args.save_data).write_bytes(pickle.dumps(data))
+        print(f"saved {data!r} to {args.save_data}")
+        return 0
+
+    if args.max_train:
+        data.splits["train"] = data.splits["train"][: args.max_train]
+    print(machine())
+    train_overrides = _key_values(args.train_set, "--train-set")
+    if args.epochs:
+        train_overrides["epochs"] = args.epochs
+    started = time.perf_counter()
+    summary = train_run("multi30k", args.model, Path(args.out), model_overrides=_key_values(args.set, "--set"),
+                        train_overrides=train_overrides, max_tokens=args.batch_tokens, data=data, progress=False)
+    wall = time.perf_counter() - started
+    results = {"machine": machine(), "model": args.model, "parameters": summary["parameters"],
+               "train_seconds": summary["train_seconds"], "wall_seconds": wall,
+               "epochs": len(summary["history"]), "best_epoch": summary["best_epoch"],
+               "tokens_per_second": sum(r["tokens_per_second"] for r in summary["history"]) / len(summary["history"]),
+               "greedy": {k: summary["test"][k] for k in ("bleu", "chrf", "bleu_signature", "decode_seconds")}}
+    if args.beam > 1:
+        from transformer.experiment import load_run
+
+        model, _ = load_run(Path(args.out))
+        beam = evaluate_split(model, data, "test", RECIPES["multi30k"].decode_extra, beam_size=args.beam)
+        results[f"beam{args.beam}"] = {k: beam[k] for k in ("bleu", "chrf", "decode_seconds")}
+    results["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    if torch.cuda.is_available():
+        results["peak_cuda_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    (Path(args.out) / "benchmark.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
