@@ -9,21 +9,26 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # `pytest --impl=DIR` tests a learner's workspace (see impl_plugin.py).
 pytest_plugins = ["impl_plugin"]
 
+# Hypothesis's "explain" phase re-runs a failing property many times to annotate it: slow, and
+# the failure message already says which property broke.
+PHASES = tuple(p for p in Phase if p != Phase.explain)
 settings.register_profile(
     "quick",
     max_examples=12,
     deadline=None,
+    phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
     "thorough",
     max_examples=60,
     deadline=None,
+    phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))

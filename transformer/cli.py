@@ -162,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
 
+    from transformer import exercises
+
+    p = sub.add_parser("exercises", help="a learner's workspace: new, status, restore, list")
+    exercises.add_arguments(p)
+
     p = sub.add_parser("demo", help="the main job: Transformer vs LSTM with attention on copy and number words")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="a few steps only (for the tests)")
