@@ -68,11 +68,11 @@ def test_general_score_with_identity_matrix_is_the_dot_score(data):
                                dot(query, dot.project_keys(memory), memory, mask))
 
 
-@given(data=attention_inputs())
-def test_additive_score_is_v_tanh_of_projected_query_plus_projected_key(data):
+@given(data=attention_inputs(), extra=st.integers(0, 2))
+def test_additive_score_is_v_tanh_of_projected_query_plus_projected_key(data, extra):
     """Bahdanau's e_j = v^T tanh(W_a q + U_a h_j), one pair (query, h_j) at a time."""
     query, memory, mask = data
-    attention = make_attention("bahdanau", query.shape[1])
+    attention = BahdanauAttention(query.shape[1], query.shape[1], attention_size=query.shape[1] + extra).double()
     _, weights = attention(query, attention.project_keys(memory), memory, mask)
     for b in range(query.shape[0]):
         scores = torch.stack([attention.v @ torch.tanh(attention.w_query(query[b]) + attention.w_key(h)) for h in memory[b]])

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import padded_ids, seeds
@@ -96,14 +97,22 @@ def test_a_pair_result_does_not_depend_on_the_rest_of_its_batch(config, data):
 
 @given(variant=st.sampled_from(VARIANTS), data=batches())
 def test_source_reversal_equals_feeding_the_reversed_source(variant, data):
-    """`reverse_source=True` is Sutskever's trick and nothing else: same as reversing by hand."""
+    """`reverse_source=True` is Sutskever's trick and nothing else: same as reversing by hand,
+    with attention weights reported in the source's own order."""
     src, tgt_in = data
-    config = RecurrentConfig.tiny(SRC_VOCAB, TGT_VOCAB, cell=variant[0], embedding_size=6, hidden_size=8)
+    config = RecurrentConfig.tiny(SRC_VOCAB, TGT_VOCAB, cell=variant[0], attention=variant[1], embedding_size=6,
+                                  hidden_size=8)
     plain = model_for(config)
     reversing = model_for(dataclasses.replace(config, reverse_source=True))
     reversing.load_state_dict(plain.state_dict())
-    by_hand = reverse_padded(src, (src != 0).sum(dim=1))
+    lengths = (src != 0).sum(dim=1)
+    by_hand = reverse_padded(src, lengths)
     torch.testing.assert_close(reversing(src, tgt_in), plain(by_hand, tgt_in))
+    if variant[1] != "none":
+        weights = rearrange(plain.attention_weights(by_hand, tgt_in), "batch tgt src -> batch src tgt")
+        expected = rearrange(reverse_padded(weights, lengths), "batch src tgt -> batch tgt src")
+        torch.testing.assert_close(reversing.attention_weights(src, tgt_in), expected,
+                                   msg=lambda m: f"{variant}: weights are not in the source's own order. {m}")
 
 
 @given(config=configs, data=batches())
