@@ -112,6 +112,42 @@ def test_model_alignment_rows_are_distributions_over_the_real_source(config, src
     assert (alignment.masked_select(~real[:, None, :]) == 0).all(), "attention on source padding"
 
 
+@given(cell=st.sampled_from(["rnn", "lstm", "gru"]), src=padded_ids(3, 6, 9), seed=seeds())
+def test_bahdanau_queries_with_the_top_layer_previous_state(cell, src, seed):
+    """e_ij = score(s_{i-1}, h_j): the weights of step i are fixed before the step runs, by the
+    top layer's previous state alone; lower layers do not enter them."""
+    config = RecurrentConfig.tiny(9, 10, cell=cell, attention="bahdanau", n_layers=3, embedding_size=6, hidden_size=8)
+    model = build_recurrent(config).double().eval()
+    generator = torch.Generator().manual_seed(seed)
+    state = model.start_decoding(src)
+    tokens = torch.randint(1, 10, (3,), generator=generator)
+    _, expected = model.decode_step(tokens, state)
+    lower = dict(state, hidden=state["hidden"].clone())
+    lower["hidden"][:, :-1] = torch.randn(3, 2, 8, generator=generator, dtype=torch.float64)
+    _, changed_lower = model.decode_step(tokens, lower)
+    torch.testing.assert_close(changed_lower["attention"], expected["attention"],
+                               msg=lambda m: f"{cell}: lower layers changed Bahdanau's weights. {m}")
+    top = dict(state, hidden=state["hidden"].clone())
+    top["hidden"][:, -1] = torch.randn(3, 8, generator=generator, dtype=torch.float64)
+    _, changed_top = model.decode_step(tokens, top)
+    assert not torch.allclose(changed_top["attention"], expected["attention"]), "the top layer's state is not the query"
+
+
+@given(cell=st.sampled_from(["rnn", "lstm", "gru"]), src=padded_ids(3, 6, 9), seed=seeds())
+def test_luong_feeds_the_attentional_state_that_made_the_prediction(cell, src, seed):
+    """Input feeding: the h~_t that produced step t's logits (logits = W_s h~_t) is what the
+    next step reads as `feed`; it starts at zero."""
+    config = RecurrentConfig.tiny(9, 10, cell=cell, attention="luong", n_layers=2, embedding_size=6, hidden_size=8)
+    model = build_recurrent(config).double().eval()
+    state = model.start_decoding(src)
+    assert (state["feed"] == 0).all(), "h~_0 should be zero"
+    tokens = torch.randint(1, 10, (3, 3), generator=torch.Generator().manual_seed(seed))
+    for t in range(3):
+        logits, state = model.decode_step(tokens[:, t], state)
+        torch.testing.assert_close(model.generator(state["feed"]), logits,
+                                   msg=lambda m, t=t: f"{cell}, step {t}: feed is not the attentional state. {m}")
+
+
 def test_a_model_without_attention_has_no_alignment(runtime_checks):
     model = build_recurrent(RecurrentConfig.tiny(9, 10))
     with pytest.raises(ValueError, match="built with attention='none'"):
