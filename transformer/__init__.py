@@ -25,23 +25,40 @@ from transformer.positional_encoding import (
     shift_matrix,
     sinusoidal_encoding,
 )
-from transformer.rnn import RecurrentConfig, RecurrentSeq2Seq, build_recurrent
+from transformer.rnn import (
+    BahdanauAttention,
+    GRUCell,
+    LSTMCell,
+    LuongAttention,
+    RecurrentConfig,
+    RecurrentSeq2Seq,
+    RecurrentStack,
+    RNNCell,
+    build_recurrent,
+    match_hidden_size,
+)
 from transformer.seq2seq import DecoderState, Seq2Seq, reorder_state
 from transformer.tasks import TaskData, load_task, make_batches
 from transformer.train import TrainConfig, train
 
 __all__ = [
+    "BahdanauAttention",
     "Decoder",
     "DecoderLayer",
     "DecoderState",
     "Encoder",
     "EncoderLayer",
+    "GRUCell",
     "Hypothesis",
+    "LSTMCell",
     "LearnedPositionalEmbedding",
+    "LuongAttention",
     "MultiHeadAttention",
     "PositionwiseFeedForward",
+    "RNNCell",
     "RecurrentConfig",
     "RecurrentSeq2Seq",
+    "RecurrentStack",
     "Residual",
     "Seq2Seq",
     "SinusoidalPositionalEncoding",
@@ -59,6 +76,7 @@ __all__ = [
     "greedy_decode",
     "load_task",
     "make_batches",
+    "match_hidden_size",
     "merge_heads",
     "padding_mask",
     "reorder_state",
