@@ -138,19 +138,22 @@ def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
     """A real SIGINT (what Ctrl-C sends) finishes the step in hand, saves, and returns."""
     import os
     import signal
+    import time
 
     data = copy_batches(6)
+    handler_before = signal.getsignal(signal.SIGINT)
 
     def press_ctrl_c_at_step_2(step, loss):
         if step == 2:
             os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # a blocking call: Python runs the signal handler before it returns
 
     history = train(tiny_model(), lambda e: data[1:], data[:1], TrainConfig(epochs=3, warmup_steps=5, device="cpu"),
                     run_dir=tmp_path, progress=False, on_step=press_ctrl_c_at_step_2)
     assert history.interrupted and history.epochs == []
     progress = load_checkpoint(tmp_path / "checkpoint_last.pt")["progress"]
     assert (progress["epoch"], progress["batch"], progress["step"]) == (0, 2, 2)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the Ctrl-C handler was not restored"
+    assert signal.getsignal(signal.SIGINT) is handler_before, "the Ctrl-C handler was not restored"
 
 
 def test_same_seed_same_weights():
