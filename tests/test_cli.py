@@ -56,7 +56,7 @@ def test_resume_of_a_finished_run_changes_nothing(copy_run):
     assert json.loads((copy_run / "history.json").read_text())["epochs"] == before["epochs"]
 
 
-def _one_line_error(capsys, argv, expected):
+def _assert_one_line_error(capsys, argv, expected):
     code = main(argv)
     err = capsys.readouterr().err.strip()
     assert code == 2, f"exit status {code}, expected 2"
@@ -72,19 +72,19 @@ def test_unknown_model_is_one_line(capsys):
 
 
 def test_missing_pairs_file_is_one_line(capsys, tmp_path):
-    _one_line_error(capsys, ["train", "--task", "pairs", "--task-option", f"path={tmp_path}/none.tsv",
+    _assert_one_line_error(capsys, ["train", "--task", "pairs", "--task-option", f"path={tmp_path}/none.tsv",
                              "--run-dir", str(tmp_path / "r"), "--no-progress"], "none.tsv")
 
 
 def test_malformed_pairs_file_names_the_line(capsys, tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("Hello.\tHallo.\nno tab on this line\n")
-    _one_line_error(capsys, ["train", "--task", "pairs", "--task-option", f"path={data}",
+    _assert_one_line_error(capsys, ["train", "--task", "pairs", "--task-option", f"path={data}",
                              "--run-dir", str(tmp_path / "r"), "--no-progress"], "line 2")
 
 
 def test_empty_translation_input_is_one_line(capsys, copy_run):
-    _one_line_error(capsys, ["translate", str(copy_run), "   "], "empty")
+    _assert_one_line_error(capsys, ["translate", str(copy_run), "   "], "empty")
 
 
 def test_checkpoint_from_another_config_is_one_line(capsys, copy_run, tmp_path):
@@ -99,12 +99,12 @@ def test_checkpoint_from_another_config_is_one_line(capsys, copy_run, tmp_path):
     meta["model"]["config"]["d_ff"] = 64  # the weights were trained with d_ff=32
     payload["meta_json"] = json.dumps(meta)
     torch.save(payload, other / "checkpoint_best.pt")
-    _one_line_error(capsys, ["evaluate", str(other)], "do not fit")
+    _assert_one_line_error(capsys, ["evaluate", str(other)], "do not fit")
 
 
 def test_not_a_run_folder_is_one_line(capsys, tmp_path):
-    _one_line_error(capsys, ["evaluate", str(tmp_path)], "checkpoint")
+    _assert_one_line_error(capsys, ["evaluate", str(tmp_path)], "checkpoint")
 
 
 def test_bad_override_is_one_line(capsys, tmp_path):
-    _one_line_error(capsys, ["train", "--set", "d_model", "--run-dir", str(tmp_path / "r")], "KEY=VALUE")
+    _assert_one_line_error(capsys, ["train", "--set", "d_model", "--run-dir", str(tmp_path / "r")], "KEY=VALUE")

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import copy_attention, perturb_
 from strategies import distinct_sizes, key_padding_masks, model_dims, padded_ids, seeds
 from torch import nn
 
-from transformer.attention import MultiHeadAttention
 from transformer.encoder import Encoder, EncoderLayer, Residual
 from transformer.masks import source_mask
 from transformer.model import TransformerConfig, build_transformer
@@ -31,25 +31,6 @@ def assert_close(actual, expected, what: str, **tolerances) -> None:
 
 def randn(*shape, seed: int = 0) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
-
-
-def perturb_(module: nn.Module, seed: int) -> nn.Module:
-    """Add noise to every parameter: zero biases and unit LayerNorm gains would hide a swapped weight."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype))
-    return module
-
-
-def copy_attention(theirs: nn.MultiheadAttention, ours: MultiHeadAttention) -> None:
-    """`in_proj_weight` stacks W^Q, W^K, W^V as three (d_model, d_model) chunks; `out_proj` is W^O."""
-    for linear, weight, bias in zip(
-        (ours.w_q, ours.w_k, ours.w_v), theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)
-    ):
-        linear.weight.copy_(weight)
-        linear.bias.copy_(bias)
-    ours.w_o.load_state_dict(theirs.out_proj.state_dict())
 
 
 def copy_encoder_layer(theirs: nn.TransformerEncoderLayer, ours: EncoderLayer) -> None:

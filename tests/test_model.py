@@ -10,10 +10,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import copy_attention, perturb_
 from strategies import distinct_sizes, model_dims, padded_ids, seeds
 from torch import nn
 
-from transformer.attention import MultiHeadAttention
 from transformer.model import Transformer, TransformerConfig, build_transformer, count_parameters
 
 pytestmark = pytest.mark.decoder
@@ -43,25 +43,6 @@ def small_model(seed: int = 0, dims=None, **overrides) -> Transformer:
 def real_ids(batch: int, seq: int, vocab: int, seed: int) -> torch.Tensor:
     """Token ids with no padding (id 0 is the pad id)."""
     return torch.randint(1, vocab, (batch, seq), generator=torch.Generator().manual_seed(seed))
-
-
-def perturb_(module: nn.Module, seed: int) -> nn.Module:
-    """Add noise to every parameter: zero biases and unit LayerNorm gains would hide a swapped weight."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype))
-    return module
-
-
-def copy_attention(theirs: nn.MultiheadAttention, ours: MultiHeadAttention) -> None:
-    """`in_proj_weight` stacks W^Q, W^K, W^V as three (d_model, d_model) chunks; `out_proj` is W^O."""
-    for linear, weight, bias in zip(
-        (ours.w_q, ours.w_k, ours.w_v), theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)
-    ):
-        linear.weight.copy_(weight)
-        linear.bias.copy_(bias)
-    ours.w_o.load_state_dict(theirs.out_proj.state_dict())
 
 
 def copy_torch_transformer(theirs: nn.Transformer, ours: Transformer) -> None:

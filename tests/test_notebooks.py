@@ -45,9 +45,12 @@ def test_notebook_code_cells_are_exactly_the_blocks_the_tests_run(path, tmp_path
 
 
 def test_notebooks_are_valid_nbformat(tmp_path):
-    nbformat = pytest.importorskip("nbformat", reason="nbformat comes with Jupyter (pip install notebook)")
+    import nbformat  # in the test extra
+
     for path in course.chapters()[:1]:
-        nbformat.validate(nbformat.read(course.to_notebook(path, tmp_path), as_version=4))
+        notebook = nbformat.read(course.to_notebook(path, tmp_path), as_version=4)
+        nbformat.validate(notebook)  # raises ValidationError on a malformed notebook
+        assert notebook.cells, f"{path.name}: the notebook has no cells"
 
 
 def test_notebook_command_writes_into_output(tmp_path, capsys):

@@ -22,7 +22,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from transformer.attention import ATTENTION_FUNCTIONS, split_heads
+from transformer.attention import ATTENTION_FUNCTIONS
 from transformer.checks import expect_ids, expect_shape
 from transformer.decoder import Decoder
 from transformer.embedding import TokenEmbedding
