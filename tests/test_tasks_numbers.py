@@ -78,3 +78,15 @@ def test_numbers_errors_name_the_problem():
         number_splits(10, 1)
     with pytest.raises(ValueError, match="n_train in"):
         number_splits(1, 100, n_valid=10, n_test=10, n_train=200)
+
+
+def test_short_share_oversamples_short_training_numbers_only():
+    """Each digit-count group reaches the asked share of the largest; held-out splits are unchanged."""
+    plain = number_splits(1, 999, n_valid=50, n_test=50, seed=1)
+    balanced = number_splits(1, 999, n_valid=50, n_test=50, seed=1, short_share=0.5)
+    assert balanced["valid"] == plain["valid"] and balanced["test"] == plain["test"]
+    assert set(balanced["train"]) == set(plain["train"]), "oversampling must not add or drop numbers"
+    sizes = {d: sum(len(str(n)) == d for n in balanced["train"]) for d in (1, 2, 3)}
+    assert min(sizes.values()) >= 0.5 * max(sizes.values()), f"digit-count groups {sizes}"
+    with pytest.raises(ValueError, match="short_share"):
+        number_splits(1, 999, n_valid=50, n_test=50, short_share=1.5)

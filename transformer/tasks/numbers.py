@@ -17,6 +17,7 @@ Pairs are spelled by the `num2words` library. The splits are disjoint *by number
 then the validation set, then training, so no test number is ever seen during training.
 """
 
+import math
 import random
 
 from num2words import num2words
@@ -39,10 +40,14 @@ def number_splits(
     n_test: int = 1000,
     n_train: int | None = None,
     seed: int = 0,
+    short_share: float = 0.0,
 ) -> dict[str, list[int]]:
     """Numbers per split ("train", "valid", "test"), disjoint, fixed by `seed`.
 
-    `n_train=None` takes every number not held out.
+    `n_train=None` takes every number not held out. A uniform sample of 1-9,999 holds few short
+    numbers (1-99 are 1%); `short_share > 0` repeats the training numbers of each digit count
+    until that group is at least `short_share` times the size of the largest group. Only the
+    training split changes; it stays disjoint from the held-out numbers.
     """
     if not 0 <= min_number <= max_number:
         raise ValueError(f"numbers: expected 0 <= min_number <= max_number, got {min_number} and {max_number}")
@@ -56,7 +61,24 @@ def number_splits(
     random.Random(f"numbers/{seed}").shuffle(numbers)
     test, valid = numbers[:n_test], numbers[n_test : n_test + n_valid]
     train = numbers[n_test + n_valid :][:n_train]
+    if not 0.0 <= short_share <= 1.0:
+        raise ValueError(f"numbers: expected short_share in [0, 1], got {short_share}")
+    if short_share > 0:
+        train = _oversample_by_digits(train, short_share)
     return {"train": train, "valid": valid, "test": test}
+
+
+def _oversample_by_digits(numbers: list[int], share: float) -> list[int]:
+    groups: dict[int, list[int]] = {}
+    for number in numbers:
+        groups.setdefault(len(str(number)), []).append(number)
+    target = share * max(len(group) for group in groups.values())
+    out = []
+    for group in groups.values():
+        repeats = max(1, math.ceil(target / len(group)))
+        out.extend(group * repeats)
+    random.Random(len(out)).shuffle(out)
+    return out
 
 
 def number_text_pairs(numbers: list[int]) -> list[tuple[str, str]]:

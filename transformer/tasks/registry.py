@@ -135,7 +135,7 @@ def _copy_task(reverse: bool):
 
 
 def _numbers_task(*, min_number: int = 1, max_number: int = 9999, n_valid: int = 500, n_test: int = 1000,
-                  n_train: int | None = None, seed: int = 0) -> TaskData:
+                  n_train: int | None = None, seed: int = 0, short_share: float = 0.0) -> TaskData:
     options = dict(locals())
     numbers = number_splits(**options)
     text_pairs = {split: number_text_pairs(values) for split, values in numbers.items()}
