@@ -2,6 +2,7 @@
 
     python benchmarks/multi30k.py --model transformer --out runs/bench-multi30k-transformer
     python benchmarks/multi30k.py --model lstm-bahdanau --out runs/bench-multi30k-lstm
+    python benchmarks/multi30k.py --model gru --match-transformer --beam 1 --out runs/bench-multi30k-gru
 
 Prints the training time, throughput, greedy and beam BLEU/chrF on test2016 (cased, 13a,
 detokenized output against the raw references), and the peak memory of the process.
@@ -21,7 +22,8 @@ from pathlib import Path
 import torch
 
 from transformer.cli import _key_values
-from transformer.experiment import RECIPES, evaluate_split, train_run
+from transformer.experiment import RECIPES, build_model, evaluate_split, model_spec, train_run
+from transformer.model import count_parameters
 from transformer.tasks import load_task
 
 
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("--batch-tokens", type=int)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--max-train", type=int, help="use only the first N training pairs (a smoke test)")
+    parser.add_argument("--match-transformer", action="store_true",
+                        help="size a recurrent model to the recipe Transformer's parameter count, as `compare` does")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config field")
     parser.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="training config field")
     args = parser.parse_args()
@@ -68,9 +72,13 @@ def main() -> int:
     train_overrides = _key_values(args.train_set, "--train-set")
     if args.epochs:
         train_overrides["epochs"] = args.epochs
+    match = None
+    if args.match_transformer and args.model != "transformer":
+        match = count_parameters(build_model(model_spec("transformer", data, RECIPES["multi30k"])))
     started = time.perf_counter()
     summary = train_run("multi30k", args.model, Path(args.out), model_overrides=_key_values(args.set, "--set"),
-                        train_overrides=train_overrides, max_tokens=args.batch_tokens, data=data, progress=False)
+                        train_overrides=train_overrides, max_tokens=args.batch_tokens, data=data, progress=False,
+                        match_parameters=match)
     wall = time.perf_counter() - started
     results = {"machine": machine(), "model": args.model, "parameters": summary["parameters"],
                "train_seconds": summary["train_seconds"], "wall_seconds": wall,

@@ -70,10 +70,23 @@ def comparison_table(summaries: list[dict], task: str) -> str:
 
 def _plots(out: Path, summaries: list[dict], data) -> None:
     from transformer.course import save_figure_to
-    from transformer.plotting.training import plot_accuracy_by_length, plot_learning_curves
 
-    runs = {s["model"]: s["history"] for s in summaries}
-    save_figure_to(plot_learning_curves(runs, ("train_loss", "valid_loss", "valid_token_accuracy")), out / "curves.png")
+    save_figure_to(plot_curves(summaries), out / "curves.png")
+    longest = max(len(source) for source, _ in data.train)
+    save_figure_to(plot_exact_match_by_length(summaries, longest), out / "accuracy_by_length.png")
+
+
+def plot_curves(summaries: list[dict], metrics=("train_loss", "valid_loss", "valid_token_accuracy")):
+    """Learning curves of every run overlaid, one panel per metric."""
+    from transformer.plotting.training import plot_learning_curves
+
+    return plot_learning_curves({s["model"]: s["history"] for s in summaries}, metrics)
+
+
+def plot_exact_match_by_length(summaries: list[dict], train_max_length: int | None = None):
+    """Test exact match against source length for every run (the `test_long` split included)."""
+    from transformer.plotting.training import plot_accuracy_by_length
+
     by_length = {}
     for s in summaries:
         merged = {}
@@ -81,8 +94,7 @@ def _plots(out: Path, summaries: list[dict], data) -> None:
             if split in s:
                 merged.update({int(k): v for k, v in s[split]["exact_match_by_source_length"].items()})
         by_length[s["model"]] = merged
-    longest = max(len(source) for source, _ in data.train)
-    save_figure_to(plot_accuracy_by_length(by_length, train_max_length=longest), out / "accuracy_by_length.png")
+    return plot_accuracy_by_length(by_length, train_max_length=train_max_length)
 
 
 def demo(out: Path, progress: bool = True, quick: bool = False, log=print) -> dict:
