@@ -3,8 +3,8 @@
     python benchmarks/multi30k_results.py runs/m30k-* --out benchmarks/results/multi30k_h200.json \
         --note "seven processes shared one H200"
 
-Each record is the run's `metrics.json` summary (history, test scores) plus what the benchmark
-measured beside it (`benchmark.json`: machine, beam-search scores, throughput, peak memory).
+Each record is the run's `metrics.json` summary (history, test scores), its model config, and
+what the benchmark measured beside it (`benchmark.json`: machine, beam-search scores, throughput, peak memory).
 Chapter 11 reads these files, so its Multi30k table and curves are the runs' own numbers.
 """
 
@@ -27,6 +27,7 @@ def collect(run_dir: Path) -> dict:
     record = json.loads(summary_path.read_text())
     benchmark = json.loads(benchmark_path.read_text())
     record["test"].pop("exact_match_by_source_length", None)
+    record["config"] = json.loads((run_dir / "config.json").read_text())["model"]["config"]
     record.update({key: benchmark[key] for key in KEPT_FROM_BENCHMARK if key in benchmark})
     record.update({key: value for key, value in benchmark.items() if key.startswith("beam")})
     return record

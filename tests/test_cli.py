@@ -50,6 +50,35 @@ def test_translate_reads_stdin_and_draws_the_attention_map(copy_run, capsys, mon
     assert png.exists() and png.stat().st_size > 1000
 
 
+def test_attention_maps_have_one_row_per_produced_token_with_or_without_eos(copy_run, monkeypatch):
+    """A map row per output token (and <eos> when it came), a column per source token (and <eos>)."""
+    import torch
+
+    import transformer.decoding as decoding
+    from transformer.experiment import translate_texts
+    from transformer.tasks import EOS, UNK
+
+    original = decoding.greedy_decode
+
+    def ending_after_one_token(model, src, bos, eos, max_len, **kwargs):
+        ids, attention = original(model, src, bos, -1, max_len, **kwargs)
+        return torch.cat([ids[:, :1].masked_fill(ids[:, :1] == EOS, UNK + 1), torch.full_like(ids[:, 1:], EOS)], 1), attention
+
+    def never_ending(model, src, bos, eos, max_len, **kwargs):  # runs to the length limit
+        ids, attention = original(model, src, bos, -1, max_len, **kwargs)
+        return ids.masked_fill(ids == EOS, UNK + 1), attention
+
+    for fake, rows in ((ending_after_one_token, 2), (never_ending, None)):
+        monkeypatch.setattr(decoding, "greedy_decode", fake)
+        (output,), ((source, produced, weights),) = translate_texts(copy_run, ["a b c"], return_attention=True)
+        assert source == ["a", "b", "c", "<eos>"]
+        assert weights.shape == (len(produced), len(source)), (weights.shape, produced)
+        if rows:
+            assert len(produced) == rows and produced[-1] == "<eos>", produced
+        else:
+            assert "<eos>" not in produced and len(produced) == len(weights) > 2, produced
+
+
 def test_resume_of_a_finished_run_changes_nothing(copy_run):
     before = json.loads((copy_run / "history.json").read_text())
     assert main(["train", "--resume", str(copy_run), "--no-progress"]) == 0

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from transformer.compare import comparison_table, compare, demo
+from transformer.compare import comparison_table, compare, demo, plot_curves, plot_exact_match_by_length
 
 pytestmark = pytest.mark.experiments
 
@@ -25,6 +25,26 @@ def test_comparison_table_has_one_row_per_model_and_translation_columns():
     assert len(lines) == 4 and "| transformer | 1,000 | 12 | 3 | 1.000 | 0.500 | 0.400 |" in lines
     assert "BLEU" not in table
     assert "BLEU" in comparison_table([_summary("transformer", 0.1, bleu=30.0)], "multi30k")
+
+
+def test_by_length_plot_joins_the_test_and_longer_splits_per_model():
+    """One line per model, running over the training lengths and on into the longer ones."""
+    runs = [dict(_summary("transformer", 1.0), model="transformer"), dict(_summary("gru", 0.5), model="gru")]
+    for run, (short, long) in zip(runs, ((1.0, 0.2), (0.9, 0.0))):
+        run["test"]["exact_match_by_source_length"] = {"1": short, "2": short}
+        run["test_long"] = {"exact_match": long, "exact_match_by_source_length": {"3": long, "4": long}}
+    ax = plot_exact_match_by_length(runs, train_max_length=2).axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines["transformer"].get_xdata()) == [1, 2, 3, 4]
+    assert list(lines["gru"].get_ydata()) == [0.9, 0.9, 0.0, 0.0]
+    assert "longest in training" in lines
+
+
+def test_curves_plot_has_one_line_per_model_in_every_panel():
+    runs = [dict(model=name, history=[{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 1.0}])
+            for name in ("transformer", "lstm", "gru")]
+    fig = plot_curves(runs, ("valid_loss",))
+    assert [line.get_label() for line in fig.axes[0].lines] == ["transformer", "lstm", "gru"]
 
 
 @pytest.mark.slow
