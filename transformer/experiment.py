@@ -25,7 +25,7 @@ from transformer.metrics import bleu, chrf, exact_match, token_accuracy
 from transformer.model import TransformerConfig, build_transformer, count_parameters
 from transformer.rnn.seq2seq import RecurrentConfig, build_recurrent, match_hidden_size
 from transformer.seq2seq import Seq2Seq
-from transformer.tasks import BOS, EOS, TaskData, load_task, make_batches
+from transformer.tasks import BOS, EOS, JOINER, TaskData, load_task, make_batches
 from transformer.train import TrainConfig, evaluate, load_checkpoint, pick_device, seed_everything, train
 
 CELLS = ("rnn", "lstm", "gru")
@@ -264,7 +264,11 @@ def load_run(run_dir: Path, checkpoint: str = "checkpoint_best.pt") -> tuple[Seq
 
 
 def translate_texts(run_dir: Path, texts: list[str], beam_size: int = 1, return_attention: bool = False):
-    """Translate raw source lines with a trained run; optionally also return attention maps."""
+    """Translate raw source lines with a trained run; optionally also return attention maps.
+
+    With `return_attention`, each map comes as (source tokens + "<eos>", produced tokens for display
+    + "<eos>" if the output ended, weights of shape (produced, source)).
+    """
     from transformer.decoding import greedy_decode, strip_special
 
     texts = [t.strip() for t in texts]
@@ -280,7 +284,8 @@ def translate_texts(run_dir: Path, texts: list[str], beam_size: int = 1, return_
         if return_attention:
             ids, attention = greedy_decode(model, src, BOS, EOS, src.shape[1] + extra, return_attention=True)
             tokens = strip_special(ids[0].tolist(), EOS, model.tgt_pad_id)
-            produced = target.vocab.decode(tokens) + (["<eos>"] if EOS in ids[0].tolist() else [])  # no EOS: cut at max length
+            produced = [token.replace(JOINER, "") for token in target.vocab.decode(tokens)]  # "￭-￭" shown as "-"
+            produced += ["<eos>"] if EOS in ids[0].tolist() else []  # no EOS: cut at the length limit
             attentions.append((source.tokenizer.tokenize(text) + ["<eos>"], produced,
                                None if attention is None else attention[0, : len(produced)].cpu()))
         else:
