@@ -77,6 +77,7 @@ def plot_accuracy_by_length(runs: Mapping[str, Mapping[int, float]], train_max_l
                 marker="o", markersize=3, label=name)
     if train_max_length is not None:
         ax.axvline(train_max_length + 0.5, color="grey", linestyle="--", label="longest in training")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # lengths are whole numbers
     ax.set_title(f"{ylabel.capitalize()} by source length")
     ax.set_xlabel("source length (tokens)")
     ax.set_ylabel(ylabel)
