@@ -24,12 +24,15 @@ QUICK_TASK_OPTIONS = {
 
 
 def compare(task: str, models: list[str], out: Path, epochs: int | None = None, task_options: dict | None = None,
-            progress: bool = True, log=print) -> list[dict]:
-    """Train `models` on `task` at matched size; write and print the comparison; return the summaries."""
+            progress: bool = True, log=print, data=None) -> list[dict]:
+    """Train `models` on `task` at matched size; write and print the comparison; return the summaries.
+
+    `data` is the task already loaded with `task_options` (loaded here when not given).
+    """
     if not models:
         raise ValueError("compare: expected at least one model name")
     out = Path(out)
-    data = load_task(task, **(task_options or {}))
+    data = data if data is not None else load_task(task, **(task_options or {}))
     train_overrides = {"epochs": epochs} if epochs else {}
     summaries, target = [], None
     ordered = sorted(models, key=lambda m: m != "transformer")  # the Transformer sets the size to match
