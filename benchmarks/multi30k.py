@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from transformer.cli import _key_values
-from transformer.experiment import RECIPES, build_model, evaluate_split, model_spec, train_run
+from transformer.experiments import RECIPES, build_model, evaluate_split, model_spec, train_run
 from transformer.model import count_parameters
 from transformer.tasks import load_task
 
@@ -86,7 +86,7 @@ def main() -> int:
                "tokens_per_second": sum(r["tokens_per_second"] for r in summary["history"]) / len(summary["history"]),
                "greedy": {k: summary["test"][k] for k in ("bleu", "chrf", "bleu_signature", "decode_seconds")}}
     if args.beam > 1:
-        from transformer.experiment import load_run
+        from transformer.experiments.runs import load_run
 
         model, _ = load_run(Path(args.out))
         beam = evaluate_split(model, data, "test", RECIPES["multi30k"].decode_extra, beam_size=args.beam)

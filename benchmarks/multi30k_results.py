@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from transformer.compare import comparison_table  # noqa: E402
+from transformer.experiments.compare import comparison_table  # noqa: E402
 
 KEPT_FROM_BENCHMARK = ("machine", "tokens_per_second", "peak_rss_gib", "peak_cuda_gib")
 

@@ -13,7 +13,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from transformer.compare import compare
+from transformer.experiments.compare import compare
 
 sys.path.insert(0, str(Path(__file__).parent))
 from multi30k import machine  # noqa: E402

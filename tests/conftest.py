@@ -7,12 +7,14 @@ Profiles:
 
 import os
 
-import pytest
-import torch
-from hypothesis import HealthCheck, Phase, settings
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written to files, never shown
 
-# `pytest --impl=DIR` tests a learner's workspace (see impl_plugin.py).
-pytest_plugins = ["impl_plugin"]
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+# `pytest --impl=DIR` tests a learner's workspace: the plugin `transformer_impl`, installed with the
+# package (transformer/course/pytest_plugin/).
 
 # Hypothesis's "explain" phase re-runs a failing property many times to annotate it: slow, and
 # the failure message already says which property broke.

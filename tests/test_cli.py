@@ -55,7 +55,7 @@ def test_attention_maps_have_one_row_per_produced_token_with_or_without_eos(copy
     import torch
 
     import transformer.decoding as decoding
-    from transformer.experiment import translate_texts
+    from transformer.experiments.evaluate import translate_texts
     from transformer.tasks import EOS, UNK
 
     original = decoding.greedy_decode

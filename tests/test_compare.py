@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from transformer.compare import comparison_table, compare, demo, plot_curves, plot_exact_match_by_length
+from transformer.experiments.compare import comparison_table, compare, demo, plot_curves, plot_exact_match_by_length
 
 pytestmark = pytest.mark.experiments
 

@@ -12,7 +12,8 @@ from reference import copy_attention, perturb_
 from strategies import distinct_sizes, key_padding_masks, model_dims, padded_ids, seeds
 from torch import nn
 
-from transformer.encoder import Encoder, EncoderLayer, Residual
+from transformer.encoder import Encoder, EncoderLayer
+from transformer.sublayer import Residual
 from transformer.masks import source_mask
 from transformer.model import TransformerConfig, build_transformer
 

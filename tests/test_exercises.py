@@ -11,12 +11,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from impl_plugin import CHAPTER_MARKERS, stub_exercise, stubs_behind
+from transformer_impl import stub_exercise, stubs_behind
 
-from transformer import course, exercises
-from transformer.exercises import CHAPTERS, Exercise, new_workspace, package_exercises, restore, workspace_status
+from transformer import course
+from transformer.course import exercises
+from transformer.course.syllabus import MARKERS
+from transformer.course.exercises import Exercise, new_workspace, package_exercises, restore, workspace_status
 
 pytestmark = pytest.mark.walkthrough
+
+# The chapters that teach functions to write: every chapter with a spec but 11, which compares.
+CHAPTERS = tuple(marker for marker in MARKERS if marker != "experiments")
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = exercises.package_dir()
@@ -63,10 +68,10 @@ def pyproject_chapters(pytestconfig) -> list[str]:
 
 
 def test_chapters_are_the_pytest_chapter_markers_in_course_order(pytestconfig):
-    """`CHAPTERS[NN - 1]` is chapter NN's marker, so a hint's chapter number and command are right."""
+    """The chapter table's markers are pyproject's, in course order, so a hint's chapter number and
+    command are right."""
     markers = pyproject_chapters(pytestconfig)
-    assert list(CHAPTERS) == markers[: len(CHAPTERS)], f"exercises.CHAPTERS {CHAPTERS} != pyproject {markers}"
-    assert list(CHAPTER_MARKERS) == markers, f"impl_plugin.CHAPTER_MARKERS {CHAPTER_MARKERS} != pyproject {markers}"
+    assert list(MARKERS) == markers, f"transformer.course.syllabus.MARKERS {MARKERS} != pyproject {markers}"
 
 
 def test_every_chapter_with_a_module_has_exercises():
@@ -204,7 +209,7 @@ def test_a_workspace_is_not_taken_for_the_reference(workspace, monkeypatch, tmp_
 def test_start_here_shows_the_commands_and_the_message_a_learner_meets():
     """Chapter 00 quotes the commands these tests run and the exact error of an unwritten function."""
     text = (course.walkthrough_dir() / "00_start_here.md").read_text(encoding="utf-8")
-    for command in ("python -m transformer.exercises new", "pytest --impl=", "python -m transformer.exercises status"):
+    for command in ("transformer exercises new", "pytest --impl=", "transformer exercises status"):
         assert command in text, f"00_start_here.md does not show `{command}`"
     causal = next(e for e in package_exercises(chapters=["attention"]) if e.name == "causal_mask")
     assert f"NotImplementedError: {causal.message('my-work')}" in text, "00_start_here.md quotes an outdated hint"

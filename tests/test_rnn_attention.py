@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import distinct_sizes, key_padding_masks, padded_ids, seeds
 
-from transformer.rnn.attention import BahdanauAttention, LuongAttention, masked_softmax
+from transformer.masks import masked_softmax
+from transformer.rnn.attention import BahdanauAttention, LuongAttention
 from transformer.rnn.seq2seq import RecurrentConfig, build_recurrent
 
 pytestmark = pytest.mark.rnn_attention

@@ -10,16 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import padded_ids, seeds
 
-from transformer.model import count_parameters
+from transformer.experiments.recipes import count_recurrent_parameters, match_hidden_size
+from transformer.interface import Seq2Seq, count_parameters, reorder_state
 from transformer.rnn.layers import reverse_padded
-from transformer.rnn.seq2seq import (
-    RecurrentConfig,
-    RecurrentSeq2Seq,
-    build_recurrent,
-    count_recurrent_parameters,
-    match_hidden_size,
-)
-from transformer.seq2seq import Seq2Seq, reorder_state
+from transformer.rnn.seq2seq import RecurrentConfig, RecurrentSeq2Seq, build_recurrent
 
 pytestmark = pytest.mark.seq2seq
 

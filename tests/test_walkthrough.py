@@ -3,28 +3,17 @@
 import pytest
 
 from transformer import course
+from transformer.course.syllabus import CHAPTERS
 
-CHAPTER_MARKERS = {
-    "01": "tokens",
-    "02": "recurrent",
-    "03": "seq2seq",
-    "04": "rnn_attention",
-    "05": "embeddings",
-    "06": "attention",
-    "07": "encoder",
-    "08": "decoder",
-    "09": "training",
-    "10": "decoding",
-    "11": "experiments",
-}
 
 
 def _params():
     for path in course.chapters():
         marks = [pytest.mark.walkthrough]
-        marker = CHAPTER_MARKERS.get(path.name[:2])
-        if marker:
-            marks.append(getattr(pytest.mark, marker))
+        chapter = next((c for c in CHAPTERS if c.stem == path.stem), None)
+        assert chapter is not None, f"{path.name} is not in transformer/course/syllabus.py"
+        if chapter.marker != "walkthrough":
+            marks.append(getattr(pytest.mark, chapter.marker))
         yield pytest.param(path, id=path.stem, marks=marks)
 
 

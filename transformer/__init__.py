@@ -15,10 +15,19 @@ from transformer.attention import (
 from transformer.decoder import Decoder, DecoderLayer
 from transformer.decoding import Hypothesis, beam_search, greedy_decode
 from transformer.embedding import TokenEmbedding
-from transformer.encoder import Encoder, EncoderLayer, Residual
+from transformer.encoder import Encoder, EncoderLayer
 from transformer.feed_forward import PositionwiseFeedForward
 from transformer.masks import causal_mask, padding_mask, source_mask, target_mask
-from transformer.model import Transformer, TransformerConfig, build_transformer, count_parameters
+from transformer.interface import (
+    DecoderState,
+    LanguageModel,
+    Seq2Seq,
+    SequenceClassifier,
+    SequenceTagger,
+    count_parameters,
+    reorder_state,
+)
+from transformer.model import Transformer, TransformerConfig, build_transformer
 from transformer.positional_encoding import (
     LearnedPositionalEmbedding,
     SinusoidalPositionalEncoding,
@@ -35,11 +44,11 @@ from transformer.rnn import (
     RecurrentStack,
     RNNCell,
     build_recurrent,
-    match_hidden_size,
 )
-from transformer.seq2seq import DecoderState, Seq2Seq, reorder_state
+from transformer.sublayer import Residual
 from transformer.tasks import TaskData, load_task, make_batches
 from transformer.train import TrainConfig, train
+from transformer.experiments.recipes import match_hidden_size  # noqa: E402 (after the modules it builds on)
 
 __all__ = [
     "BahdanauAttention",
@@ -51,6 +60,7 @@ __all__ = [
     "GRUCell",
     "Hypothesis",
     "LSTMCell",
+    "LanguageModel",
     "LearnedPositionalEmbedding",
     "LuongAttention",
     "MultiHeadAttention",
@@ -61,6 +71,8 @@ __all__ = [
     "RecurrentStack",
     "Residual",
     "Seq2Seq",
+    "SequenceClassifier",
+    "SequenceTagger",
     "SinusoidalPositionalEncoding",
     "TaskData",
     "TokenEmbedding",

@@ -23,20 +23,20 @@ in `nn.MultiheadAttention`); bias terms in the projections (`bias=True`, as `nn.
 import math
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
 from transformer.checks import expect_shape
+from transformer.masks import masked_softmax
 
 AttentionFunction = Callable[..., tuple[Tensor, Tensor | None]]
 
 
-# exercise(attention): equation (1): scores = query @ key^T / sqrt(d_head); where the mask is
-#   False set the score to torch.finfo(dtype).min, softmax over the keys, then set those weights
-#   to exactly 0; apply dropout_p to the weights; return (weights @ value, weights before dropout).
+# exercise(attention): equation (1): scores = query @ key^T / sqrt(d_head); weights =
+#   masked_softmax(scores, mask) (chapter 04's: masked keys get exactly 0); apply dropout_p to the
+#   weights; return (weights @ value, weights before dropout).
 def scaled_dot_product_attention(
     query: Float[Tensor, "*batch q_seq d_head"],
     key: Float[Tensor, "*batch kv_seq d_head"],
@@ -53,12 +53,8 @@ def scaled_dot_product_attention(
     """
     d_head = query.shape[-1]
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_head)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = scores.softmax(dim=-1)
-    if mask is not None:
-        # exact zeros on masked keys, and all-zero weights for a query with no key to attend to
-        weights = weights.masked_fill(~mask, 0.0)
+    # exact zeros on masked keys, and all-zero weights for a query with no key to attend to
+    weights = masked_softmax(scores, mask)
     dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
     return dropped @ value, weights
 

@@ -31,15 +31,6 @@ def expect_shape(name: str, tensor: Tensor, axes: str, **sizes: int) -> None:
         raise ValueError(f"{name}: expected shape ({expected}), got {actual}")
 
 
-def expect_same(name: str, tensor: Tensor, axis: int, other_name: str, size: int) -> None:
-    """Raise ValueError unless `tensor.shape[axis] == size` (an axis shared with another input)."""
-    if tensor.shape[axis] != size:
-        raise ValueError(
-            f"{name}: expected size {size} on axis {axis} to match {other_name}, "
-            f"got shape {tuple(tensor.shape)}"
-        )
-
-
 def expect_ids(name: str, ids: Tensor, vocab_size: int) -> None:
     """Raise unless `ids` is an integer tensor of token ids in [0, vocab_size)."""
     if ids.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool):

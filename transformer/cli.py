@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from transformer.experiment import MODEL_NAMES, RECIPES
+from transformer.experiments.recipes import MODEL_NAMES, RECIPES
 
 
 def _key_values(items: list[str] | None, what: str) -> dict:
@@ -27,7 +27,7 @@ def _key_values(items: list[str] | None, what: str) -> dict:
 
 
 def cmd_train(args) -> int:
-    from transformer.experiment import train_run
+    from transformer.experiments.runs import train_run
 
     if args.resume:
         summary = train_run("", "", Path(args.resume), resume=True, progress=not args.no_progress)
@@ -58,8 +58,8 @@ def _print_scores(summary: dict, splits: tuple[str, ...] = ("test", "test_long")
 
 
 def cmd_evaluate(args) -> int:
-    from transformer.experiment import RECIPES as recipes
-    from transformer.experiment import evaluate_split, load_run
+    from transformer.experiments.recipes import RECIPES as recipes
+    from transformer.experiments import evaluate_split, load_run
     from transformer.tasks import load_task
 
     model, meta = load_run(Path(args.run))
@@ -74,7 +74,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_translate(args) -> int:
-    from transformer.experiment import translate_texts
+    from transformer.experiments.evaluate import translate_texts
 
     texts = args.text or [line for line in sys.stdin.read().splitlines()]
     if args.attention:
@@ -88,7 +88,7 @@ def cmd_translate(args) -> int:
 
 
 def _save_alignments(maps, path: Path) -> None:
-    from transformer.course import save_figure_to
+    from transformer.plotting.save import save_figure_to
     from transformer.plotting.core import plot_attention_weights
 
     source_tokens, target_tokens, weights = maps[0]
@@ -101,7 +101,7 @@ def _save_alignments(maps, path: Path) -> None:
 
 
 def cmd_compare(args) -> int:
-    from transformer.compare import compare
+    from transformer.experiments.compare import compare
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     compare(args.task, models, Path(args.out or f"runs/compare-{args.task}"), epochs=args.epochs,
@@ -110,7 +110,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from transformer.compare import demo
+    from transformer.experiments.compare import demo
 
     demo(Path(args.out), progress=not args.no_progress, quick=args.quick)
     return 0
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
 
-    from transformer import exercises
+    from transformer.course import exercises
 
     p = sub.add_parser("exercises", help="a learner's workspace: new, status, restore, list")
     exercises.add_arguments(p)

@@ -3,11 +3,11 @@
 Chapter: walkthrough/10_decoding.md. Works with every `Seq2Seq` (Transformer and recurrent).
 
 * `greedy_decode`: take the most probable token at each step, for a whole batch at once.
-  With `use_cache=True` each step feeds one token to `decode_step`, which for the Transformer
-  reuses the keys and values of earlier positions (the key/value cache) and the encoder's
-  cross-attention keys and values computed once. With `use_cache=False` each step reruns the
-  decoder over the whole prefix, as a model without a cache must: O(t) work per step instead of
-  O(1) positions, so O(T^2) for T tokens.
+  Each step feeds one token to `decode_step`. With `use_cache=True` (the state of
+  `start_decoding(src, use_cache=True)`) the Transformer reuses the keys and values of earlier
+  positions (the key/value cache) and the encoder's cross-attention keys and values computed
+  once. With `use_cache=False` each step reruns the decoder over the whole prefix, as a model
+  without a cache must: O(t) work per step instead of O(1) positions, so O(T^2) for T tokens.
 * `beam_search`: keep the `beam_size` best partial hypotheses (Sutskever et al. 2014, §3.2),
   ranked at the end with the length penalty of Wu et al. 2016 that Vaswani et al. 2017 use
   (§6.1, alpha = 0.6):
@@ -29,7 +29,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from transformer.checks import expect_shape
-from transformer.seq2seq import Seq2Seq, reorder_state
+from transformer.interface import Seq2Seq, reorder_state
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,11 @@ def _check_decoding_args(src: Tensor, max_len: int) -> None:
         raise ValueError(f"decoding: expected max_len >= 1, got {max_len}")
 
 
-def _prefix_logits(model: Seq2Seq, src: Tensor, prefix: Tensor, memory) -> Tensor:
-    """Next-token logits by rerunning the decoder over the whole prefix (no cache)."""
-    if memory is not None:  # a Transformer: the source is encoded once even without the cache
-        return model.generator(model.decode(prefix, memory, src))[:, -1]
-    return model(src, prefix)[:, -1]
-
-
-# exercise(decoding): check with _check_decoding_args(src, max_len); start every row from bos_id; up to max_len times take the argmax token, from
-#   model.decode_step with the state of model.start_decoding (use_cache) or from _prefix_logits over
-#   the whole prefix; after a row's EOS emit model.tgt_pad_id; stop once every row has ended. With
-#   return_attention also return state["attention"] of each step stacked (or None).
+# exercise(decoding): check with _check_decoding_args(src, max_len); start every row from bos_id and
+#   the state of model.start_decoding(src, use_cache); up to max_len times take the argmax token of
+#   model.decode_step (never PAD or BOS: _forbid_specials); after a row's EOS emit model.tgt_pad_id;
+#   stop once every row has ended. With return_attention also return state["attention"] of each
+#   step stacked (or None when the model reports none).
 @torch.no_grad()
 def greedy_decode(
     model: Seq2Seq,
@@ -92,23 +86,14 @@ def greedy_decode(
     tokens = torch.full((batch,), bos_id, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
     outputs, attentions = [], []
-    if use_cache:
-        state = model.start_decoding(src)
-    else:
-        memory = model.encode(src) if hasattr(model, "encode") and hasattr(model, "generator") else None
-        prefix = tokens[:, None]
+    state = model.start_decoding(src, use_cache=use_cache)
     for _ in range(max_len):
-        if use_cache:
-            logits, state = model.decode_step(tokens, state)
-            if "attention" in state:
-                attentions.append(state["attention"])
-        else:
-            logits = _prefix_logits(model, src, prefix, memory)
+        logits, state = model.decode_step(tokens, state)
+        if "attention" in state:
+            attentions.append(state["attention"])
         tokens = _forbid_specials(logits, model.tgt_pad_id, bos_id).argmax(dim=-1).masked_fill(finished, model.tgt_pad_id)
         outputs.append(tokens)
         finished = finished | (tokens == eos_id)
-        if not use_cache:
-            prefix = torch.cat([prefix, tokens[:, None]], dim=1)
         if finished.all():
             break
     ids = torch.stack(outputs, dim=1)

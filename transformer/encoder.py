@@ -1,4 +1,4 @@
-"""The encoder: residual connections with layer norm, the encoder layer, and the stack.
+"""The encoder: the encoder layer (self-attention and feed-forward, each in a `Residual`) and the stack.
 
 Chapter: walkthrough/07_encoder.md. Paper: Vaswani et al. 2017, §3.1 and §5.4:
 
@@ -14,33 +14,13 @@ train without a careful warm-up; it then needs a final LayerNorm on the stack's 
 `norm_first` it has: `final_norm` makes that an explicit choice here.
 """
 
-from collections.abc import Callable
-
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
 from transformer.attention import AttentionFunction, MultiHeadAttention, scaled_dot_product_attention
 from transformer.checks import expect_shape
 from transformer.feed_forward import PositionwiseFeedForward
-
-
-class Residual(nn.Module):
-    """A sub-layer wrapped in its residual connection, dropout and layer norm."""
-
-    def __init__(self, d_model: int, dropout: float, norm_first: bool):
-        super().__init__()
-        self.norm = nn.LayerNorm(d_model)
-        self.dropout = nn.Dropout(dropout)
-        self.norm_first = norm_first
-
-    # exercise(encoder): post-norm (the paper) LayerNorm(x + Dropout(sublayer(x))); pre-norm
-    #   (self.norm_first) x + Dropout(sublayer(LayerNorm(x))).
-    def forward(
-        self, x: Float[Tensor, "batch seq d_model"], sublayer: Callable[[Tensor], Tensor]
-    ) -> Float[Tensor, "batch seq d_model"]:
-        if self.norm_first:
-            return x + self.dropout(sublayer(self.norm(x)))
-        return self.norm(x + self.dropout(sublayer(x)))
+from transformer.sublayer import Residual
 
 
 class EncoderLayer(nn.Module):

@@ -7,13 +7,16 @@ One convention everywhere, the same as `torch.nn.functional.scaled_dot_product_a
 a boolean mask, **True = may attend**. (`nn.MultiheadAttention`'s boolean masks mean the
 opposite: True = *not* allowed. The tests convert with `~mask`.)
 
+`masked_softmax` turns scores into attention weights under such a mask; it is the one both
+attention families use (chapter 04 for the recurrent models, chapter 06 for the Transformer).
+
 Masks are shaped to broadcast against attention scores `(batch, heads, q_seq, kv_seq)`:
 a source mask is `(batch, 1, 1, src_seq)` (the same for every head and every query), a target
 mask `(batch, 1, tgt_seq, tgt_seq)` (padding and the causal triangle combined).
 """
 
 import torch
-from jaxtyping import Bool, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 
@@ -50,3 +53,22 @@ def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, 
     """
     keys_real = padding_mask(tgt, pad_id)[:, None, None, :]
     return keys_real & causal_mask(tgt.shape[1], tgt.device)
+
+
+# exercise(rnn_attention): softmax over the last axis where mask is True: masked scores get
+#   torch.finfo(dtype).min before the softmax and their weights are set to exactly 0 after it
+#   (no mask: a plain softmax).
+def masked_softmax(
+    scores: Float[Tensor, "*batch keys"], mask: Bool[Tensor, "*#batch #keys"] | None
+) -> Float[Tensor, "*batch keys"]:
+    """Softmax over the last axis where `mask` is True; exactly zero where it is False.
+
+    Attention of both families turns scores into weights with this one function (chapter 04's
+    Bahdanau and Luong attention, chapter 06's scaled dot-product attention). A masked score is
+    set to the dtype's most negative finite value, not -inf, so a row whose keys are *all* masked
+    stays finite: its weights come out all zero, as `F.scaled_dot_product_attention` gives them.
+    """
+    if mask is None:
+        return scores.softmax(dim=-1)
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    return scores.softmax(dim=-1).masked_fill(~mask, 0.0)

@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from transformer.attention import ATTENTION_FUNCTIONS
@@ -29,7 +29,7 @@ from transformer.embedding import TokenEmbedding
 from transformer.encoder import Encoder
 from transformer.masks import source_mask, target_mask
 from transformer.positional_encoding import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
-from transformer.seq2seq import DecoderState, Seq2Seq
+from transformer.interface import DecoderState, Seq2Seq, count_parameters
 
 POSITIONAL = {"sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEmbedding}
 
@@ -149,26 +149,27 @@ class Transformer(Seq2Seq):
         mask = source_mask(src, self.src_pad_id)
         return self.encoder(self.src_position(self.src_embed(src)), mask, return_weights=return_weights)
 
-    # exercise(decoder): embed tgt_in, add positions, run the decoder over memory with the source
-    #   mask of src and target_mask(tgt_in, self.tgt_pad_id); pass return_weights on.
+    # exercise(decoder): embed tgt_in, add positions, run the decoder over memory with src_mask
+    #   and target_mask(tgt_in, self.tgt_pad_id); pass return_weights on.
     def decode(
         self,
         tgt_in: Int[Tensor, "batch tgt_seq"],
         memory: Float[Tensor, "batch src_seq d_model"],
-        src: Int[Tensor, "batch src_seq"],
+        src_mask: Bool[Tensor, "batch 1 1 src_seq"],
         return_weights: bool = False,
     ):
-        """Decoder states for every target position (and each layer's cross-attention weights)."""
+        """Decoder states for every target position (and each layer's cross-attention weights).
+
+        `src_mask` is `source_mask(src, src_pad_id)`: True at the real source tokens.
+        """
         x = self.tgt_position(self.tgt_embed(tgt_in))
-        return self.decoder(
-            x, memory, source_mask(src, self.src_pad_id), target_mask(tgt_in, self.tgt_pad_id), return_weights
-        )
+        return self.decoder(x, memory, src_mask, target_mask(tgt_in, self.tgt_pad_id), return_weights)
 
     def forward(
         self, src: Int[Tensor, "batch src_seq"], tgt_in: Int[Tensor, "batch tgt_seq"]
     ) -> Float[Tensor, "batch tgt_seq vocab"]:
         self._check_inputs(src, tgt_in)
-        return self.generator(self.decode(tgt_in, self.encode(src), src))
+        return self.generator(self.decode(tgt_in, self.encode(src), source_mask(src, self.src_pad_id)))
 
     def attention_maps(self, src: Int[Tensor, "batch src_seq"], tgt_in: Int[Tensor, "batch tgt_seq"]) -> dict:
         """Every layer's attention weights for one teacher-forced pass, for plots.
@@ -178,38 +179,38 @@ class Transformer(Seq2Seq):
         """
         self._check_inputs(src, tgt_in)
         memory, encoder_weights = self.encode(src, return_weights=True)
-        _, cross_weights = self.decode(tgt_in, memory, src, return_weights=True)
+        _, cross_weights = self.decode(tgt_in, memory, source_mask(src, self.src_pad_id), return_weights=True)
         return {"encoder": encoder_weights, "cross": cross_weights}
 
-    def start_decoding(self, src: Int[Tensor, "batch src_seq"]) -> DecoderState:
-        """Encode once; precompute every layer's cross-attention keys and values."""
+    def start_decoding(self, src: Int[Tensor, "batch src_seq"], use_cache: bool = True) -> DecoderState:
+        """Encode once. With the cache, the decoder stack precomputes every layer's cross-attention
+        keys and values (`Decoder.start`); without it, the state keeps the memory and the prefix."""
         self._check_inputs(src, None)
-        memory = self.encode(src)
-        batch = src.shape[0]
-        d_head = self.d_model // self.n_heads
-        empty = memory.new_zeros(batch, self.n_heads, 0, d_head)
-        state: DecoderState = {"src_mask": source_mask(src, self.src_pad_id)}
-        for i, layer in enumerate(self.decoder.layers):
-            state[f"cross_k.{i}"], state[f"cross_v.{i}"] = layer.cross_attn.project_key_value(memory, memory)
-            state[f"self_k.{i}"], state[f"self_v.{i}"] = empty, empty
-        return state
+        memory, src_mask = self.encode(src), source_mask(src, self.src_pad_id)
+        if use_cache:
+            return self.decoder.start(memory, src_mask)
+        return {"memory": memory, "src_mask": src_mask, "prefix": src.new_zeros(src.shape[0], 0)}
 
     def decode_step(
         self, tokens: Int[Tensor, " batch"], state: DecoderState
     ) -> tuple[Float[Tensor, "batch vocab"], DecoderState]:
-        """One position of the decoder, reusing the cached keys and values."""
-        position = state["self_k.0"].shape[2]
-        x = self.tgt_position(self.tgt_embed(tokens[:, None]), start=position)
-        new_state: DecoderState = {"src_mask": state["src_mask"]}
-        weights = None
-        for i, layer in enumerate(self.decoder.layers):
-            keys = ("self_k", "self_v", "cross_k", "cross_v")
-            cache = {name: state[f"{name}.{i}"] for name in keys}
-            x, cache, weights = layer.step(x, cache, state["src_mask"])
-            new_state.update({f"{name}.{i}": cache[name] for name in keys})
+        """One position of the decoder: from the key/value cache (`Decoder.step`), or, without
+        it, by rerunning the decoder over the whole prefix."""
+        expect_shape("tokens", tokens, "batch")
+        expect_ids("tokens", tokens, self.tgt_embed.vocab_size)
+        if "prefix" in state:  # no cache: O(t) positions at step t
+            prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
+            x, weights = self.decode(prefix, state["memory"], state["src_mask"], return_weights=True)
+            new_state = dict(state, prefix=prefix)
+            x, weights = x[:, -1:], weights[-1]
+            weights = None if weights is None else weights[:, :, -1:]
+        else:
+            position = self.decoder.cached_length(state)
+            x = self.tgt_position(self.tgt_embed(tokens[:, None]), start=position)
+            x, new_state, weights = self.decoder.step(x, state)
         if weights is not None:
             new_state["attention"] = weights.mean(dim=1)[:, 0]  # last layer, averaged over heads
-        return self.generator(self.decoder.norm(x))[:, 0], new_state
+        return self.generator(x)[:, 0], new_state
 
     def _check_inputs(self, src: Tensor, tgt_in: Tensor | None) -> None:
         expect_shape("src", src, "batch src_seq")
@@ -232,6 +233,4 @@ def build_transformer(config: TransformerConfig) -> Transformer:
     return model
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Trainable parameters, each shared tensor counted once."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+__all__ = ["POSITIONAL", "Transformer", "TransformerConfig", "build_transformer", "count_parameters"]

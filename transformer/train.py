@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from jaxtyping import Float, Int
-from torch import Tensor
 
-from transformer.seq2seq import Seq2Seq
+from transformer.checkpoint import load_checkpoint, save_checkpoint
+from transformer.losses import label_smoothed_cross_entropy
+from transformer.metrics import perplexity
+from transformer.interface import Seq2Seq
 
 SCHEDULES = ("warmup", "constant")
 
@@ -85,29 +86,6 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return warmup_rate(step, config.peak_lr, config.warmup_steps)
 
 
-# exercise(training): log-softmax the logits in float32; loss per position = (1 - eps) * (-log p[target])
-#   + eps * mean over the vocabulary of (-log p[v]); average over positions whose target is not pad_id.
-def label_smoothed_cross_entropy(
-    logits: Float[Tensor, "batch seq vocab"],
-    target: Int[Tensor, "batch seq"],
-    smoothing: float,
-    pad_id: int,
-) -> Float[Tensor, ""]:
-    """Cross-entropy against smoothed targets, averaged over non-padding positions.
-
-    The target distribution puts 1 - smoothing on the correct token and spreads `smoothing`
-    evenly over the whole vocabulary (as `F.cross_entropy(label_smoothing=...)` does):
-
-        loss = (1 - eps) * (-log p[target]) + eps * mean_v(-log p[v])
-    """
-    log_probs = logits.float().log_softmax(dim=-1)
-    nll = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-    uniform = -log_probs.mean(dim=-1)
-    loss = (1.0 - smoothing) * nll + smoothing * uniform
-    real = target != pad_id
-    return loss.masked_select(real).sum() / real.sum().clamp(min=1)
-
-
 def pick_device(name: str = "auto") -> torch.device:
     """CUDA if present, then Apple MPS, then CPU; or the device named."""
     if name != "auto":
@@ -147,26 +125,7 @@ def evaluate(model: Seq2Seq, batches: Iterable, device: torch.device | None = No
         total_tokens += n
     model.train(was_training)
     loss = total_loss / max(total_tokens, 1)
-    return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "token_accuracy": correct / max(total_tokens, 1)}
-
-
-def save_checkpoint(path: Path, model: Seq2Seq, optimizer=None, progress: dict | None = None, meta: dict | None = None) -> None:
-    """Weights (and optimizer, RNG and loop position for resuming) as tensors and plain values."""
-    payload = {"model": model.state_dict(), "meta_json": json.dumps(meta or {})}
-    if optimizer is not None:
-        payload["optimizer"] = optimizer.state_dict()
-    if progress is not None:
-        payload["progress"] = progress
-    tmp = Path(path).with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # never leave a half-written checkpoint behind
-
-
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint without unpickling code; `meta` comes back as a dict."""
-    payload = torch.load(path, map_location=map_location, weights_only=True)
-    payload["meta"] = json.loads(payload.pop("meta_json"))
-    return payload
+    return {"loss": loss, "perplexity": perplexity(loss), "token_accuracy": correct / max(total_tokens, 1)}
 
 
 @dataclass

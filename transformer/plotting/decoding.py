@@ -5,12 +5,9 @@ matplotlib Figure; saving it is the caller's job (`transformer.course.save_figur
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
 BEST_COLOUR = "#2b6cb0"
 OTHER_COLOUR = "#718096"

@@ -3,12 +3,9 @@ smoothed targets, and exact match against sequence length."""
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_learning_curves(runs: Mapping[str, Sequence[dict]], metrics: Sequence[str] = ("train_loss", "valid_loss")) -> Figure:

@@ -7,16 +7,10 @@ Chapters 02-04 of the walkthrough. Modules:
   seq2seq    `RecurrentSeq2Seq` (the shared `Seq2Seq` interface), `RecurrentConfig`, the factory
 """
 
-from transformer.rnn.attention import BahdanauAttention, LuongAttention, masked_softmax
+from transformer.rnn.attention import BahdanauAttention, LuongAttention
 from transformer.rnn.cells import GRUCell, LSTMCell, RNNCell, make_cell
 from transformer.rnn.layers import RecurrentStack, reverse_padded, run_cell
-from transformer.rnn.seq2seq import (
-    RecurrentConfig,
-    RecurrentSeq2Seq,
-    build_recurrent,
-    count_recurrent_parameters,
-    match_hidden_size,
-)
+from transformer.rnn.seq2seq import RecurrentConfig, RecurrentSeq2Seq, build_recurrent
 
 __all__ = [
     "BahdanauAttention",
@@ -28,10 +22,7 @@ __all__ = [
     "RecurrentSeq2Seq",
     "RecurrentStack",
     "build_recurrent",
-    "count_recurrent_parameters",
     "make_cell",
-    "masked_softmax",
-    "match_hidden_size",
     "reverse_padded",
     "run_cell",
 ]

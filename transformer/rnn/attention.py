@@ -18,23 +18,16 @@ The part of the score that depends only on the source (U_a h_j, or W_a h_j) is c
 per sentence by `project_keys`, not at every decoder step.
 
 Masks are boolean, True = a real source token that may be attended to (the package's one
-convention). Masked scores get the dtype's most negative value, and their weights are set to
-exactly zero after the softmax. No bias terms, as in both papers' equations.
+convention). `transformer.masks.masked_softmax`, the one both attention families use, gives
+masked scores the dtype's most negative value and sets their weights to exactly zero after the
+softmax. No bias terms, as in both papers' equations.
 """
 
 import torch
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
-
-# exercise(rnn_attention): softmax over the source where mask is True: masked scores get
-#   torch.finfo(dtype).min before the softmax and their weights are set to exactly 0 after it.
-def masked_softmax(
-    scores: Float[Tensor, "batch src_seq"], mask: Bool[Tensor, "batch src_seq"]
-) -> Float[Tensor, "batch src_seq"]:
-    """Softmax over the source where `mask` is True; exactly zero where it is False."""
-    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return scores.softmax(dim=-1).masked_fill(~mask, 0.0)
+from transformer.masks import masked_softmax
 
 
 # exercise(rnn_attention): c = sum_j alpha_j h_j for each batch row (einsum or a batched product).

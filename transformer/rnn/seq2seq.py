@@ -35,11 +35,10 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
-from transformer.model import count_parameters
+from transformer.interface import DecoderState, Seq2Seq
 from transformer.rnn.attention import BahdanauAttention, LuongAttention
 from transformer.rnn.cells import CELLS, State
 from transformer.rnn.layers import RecurrentStack, reverse_padded
-from transformer.seq2seq import DecoderState, Seq2Seq
 
 ATTENTION = ("none", "bahdanau", "luong")
 
@@ -183,16 +182,24 @@ class RecurrentSeq2Seq(Seq2Seq):
                           for s in final)
         return memory, final
 
-    def start_decoding(self, src: Int[Tensor, "batch src_seq"]) -> DecoderState:
+    def start_decoding(self, src: Int[Tensor, "batch src_seq"], use_cache: bool = True) -> DecoderState:
         """The decoder's first state: `hidden` (and `cell` for an LSTM), each (batch, layers,
         hidden); with attention also the encoder outputs `memory`, their projections `keys`,
-        `src_mask` (True at real tokens) and, for Luong, the fed-back `feed` (h̃_0 = 0)."""
+        `src_mask` (True at real tokens) and, for Luong, the fed-back `feed` (h̃_0 = 0).
+
+        With `use_cache=False` the state keeps that first state (as `first.*`) and the prefix, and
+        every step reruns the decoder from the first state over the whole prefix: the recurrent
+        model's own state *is* its cache, and this is what decoding without it costs.
+        """
         memory, final = self.encode(src)
         state: DecoderState = dict(zip(("hidden", "cell"), final))
         if self.attention is not None:
             state.update(memory=memory, keys=self.attention.project_keys(memory), src_mask=src != self.src_pad_id)
         if self.attention_kind == "luong":
             state["feed"] = memory.new_zeros(memory.shape[0], self.decoder.hidden_size)
+        if not use_cache:
+            state = {f"first.{name}": value for name, value in state.items()}
+            state["prefix"] = src.new_zeros(src.shape[0], 0)
         return state
 
     def decode_step(
@@ -200,7 +207,17 @@ class RecurrentSeq2Seq(Seq2Seq):
     ) -> tuple[Float[Tensor, "batch vocab"], DecoderState]:
         """One decoder step; with attention, `new_state["attention"]` holds its weights (batch, src_seq)."""
         self._check_ids("tokens", tokens, self.tgt_vocab_size, axes="batch")
-        features, new_state = self._step(self.dropout(self.tgt_embed(tokens)), state)
+        if "prefix" in state:  # no cache: rerun every step from the first state
+            prefix = torch.cat([state["prefix"], tokens[:, None]], dim=1)
+            step_state = {name[len("first."):]: value for name, value in state.items() if name.startswith("first.")}
+            for t in range(prefix.shape[1]):
+                features, step_state = self._step(self.dropout(self.tgt_embed(prefix[:, t])), step_state)
+            new_state = {name: value for name, value in state.items() if name.startswith("first.")}
+            new_state["prefix"] = prefix
+            if "attention" in step_state:
+                new_state["attention"] = step_state["attention"]
+        else:
+            features, new_state = self._step(self.dropout(self.tgt_embed(tokens)), state)
         return self.generator(self.dropout(features)), new_state
 
     def forward(
@@ -259,33 +276,3 @@ class RecurrentSeq2Seq(Seq2Seq):
 def build_recurrent(config: RecurrentConfig) -> RecurrentSeq2Seq:
     """The model factory (PyTorch's default initialisation; padding embeddings start at zero)."""
     return RecurrentSeq2Seq(**config.to_dict())
-
-
-def count_recurrent_parameters(config: RecurrentConfig) -> int:
-    """Trainable parameters of `build_recurrent(config)`, without allocating them."""
-    with torch.device("meta"):
-        return count_parameters(build_recurrent(config))
-
-
-def match_hidden_size(config: RecurrentConfig, target_parameters: int) -> RecurrentConfig:
-    """`config` with the hidden size whose parameter count comes closest to `target_parameters`.
-
-    Everything else (embedding size, layers, attention) stays as configured, so two model
-    families can be compared at (nearly) equal size. The count grows with hidden_size, so a
-    bisection finds the two neighbours around the target; the closer one wins.
-    """
-    step = 2 if config.bidirectional_encoder else 1
-
-    def count(units: int) -> int:
-        return count_recurrent_parameters(dataclasses.replace(config, hidden_size=step * units))
-
-    if count(1) >= target_parameters:
-        return dataclasses.replace(config, hidden_size=step)
-    low, high = 1, 2
-    while count(high) < target_parameters:
-        low, high = high, 2 * high
-    while high - low > 1:  # invariant: count(low) < target <= count(high)
-        middle = (low + high) // 2
-        low, high = (middle, high) if count(middle) < target_parameters else (low, middle)
-    best = min((low, high), key=lambda units: abs(count(units) - target_parameters))
-    return dataclasses.replace(config, hidden_size=step * best)

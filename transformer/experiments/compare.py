@@ -9,7 +9,8 @@ import json
 import time
 from pathlib import Path
 
-from transformer.experiment import TRANSLATION_TASKS, train_run
+from transformer.experiments.evaluate import TRANSLATION_TASKS
+from transformer.experiments.runs import train_run
 from transformer.tasks import load_task
 
 # The demo trains with each task's recipe, but number words for 10 of its 20 epochs, so that all
@@ -73,7 +74,7 @@ def comparison_table(summaries: list[dict], task: str) -> str:
 
 
 def _plots(out: Path, summaries: list[dict], data) -> None:
-    from transformer.course import save_figure_to
+    from transformer.plotting.save import save_figure_to
 
     save_figure_to(plot_curves(summaries), out / "curves.png")
     longest = max(len(source) for source, _ in data.train)

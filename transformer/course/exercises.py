@@ -15,7 +15,7 @@ keeping the decorators, the signature and the docstring. The rewriting uses the 
 of the `ast` module; nothing but the marked bodies changes, and no compiled file is copied, so
 the reference solution is not in the workspace. The spec then runs against the copy:
 
-    python -m transformer.exercises new ws --chapter attention
+    transformer exercises new ws --chapter attention
     pytest --impl=ws -m attention
 
 `status` says which exercises are still to write; `restore` puts the reference bodies back (to
@@ -31,11 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-# The chapter markers of pytest (see pyproject.toml), in course order: chapter NN is CHAPTERS[NN - 1].
-CHAPTERS = (
-    "tokens", "recurrent", "seq2seq", "rnn_attention", "embeddings",
-    "attention", "encoder", "decoder", "training", "decoding",
-)
+from transformer.course.syllabus import MARKERS, chapter as chapter_of
+
 MARK = "# exercise("
 STUB_PREFIX = "exercise ["
 PACKAGE = "transformer"
@@ -54,7 +51,7 @@ class Exercise:
     @property
     def number(self) -> int:
         """The chapter number (06 for attention)."""
-        return CHAPTERS.index(self.chapter) + 1
+        return chapter_of(self.chapter).number
 
     def message(self, workspace: str = "DIR") -> str:
         """What the stub raises: what to write, the chapter to read, the command that checks it."""
@@ -66,14 +63,8 @@ class Exercise:
 
 
 def chapter_file(chapter: str) -> str:
-    """`walkthrough/NN_name.md` of a chapter marker (the folder is looked up when it exists)."""
-    number = f"{CHAPTERS.index(chapter) + 1:02d}"
-    from transformer import course
-
-    for path in course.chapters():
-        if path.name.startswith(number):
-            return f"walkthrough/{path.name}"
-    return f"walkthrough/{number}_*.md"
+    """`walkthrough/NN_name.md` of a chapter marker."""
+    return chapter_of(chapter).file
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,8 +98,8 @@ def _marker(lines: list[str], node: ast.FunctionDef, where: str) -> tuple[str, s
     for position, line in enumerate(block):
         if line.startswith(MARK):
             chapter, sep, first = line[len(MARK) :].partition("):")
-            if not sep or chapter not in CHAPTERS:
-                raise ValueError(f"{where}: expected '# exercise(<one of {', '.join(CHAPTERS)}>): hint', got {line!r}")
+            if not sep or chapter not in MARKERS:
+                raise ValueError(f"{where}: expected '# exercise(<one of {', '.join(MARKERS)}>): hint', got {line!r}")
             rest = [text.lstrip("#").strip() for text in block[position + 1 :]]
             hint = " ".join(part for part in [first.strip(), *rest] if part)
             if not hint:
@@ -130,7 +121,7 @@ def find_exercises(source: str, path: str = "<source>") -> list[Exercise]:
 
 def package_dir() -> Path:
     """The folder of the package this module belongs to: the reference (or a workspace's copy)."""
-    return Path(__file__).resolve().parent
+    return Path(__file__).resolve().parents[1]
 
 
 def _modules(root: Path) -> list[Path]:
@@ -140,7 +131,7 @@ def _modules(root: Path) -> list[Path]:
 def package_exercises(root: Path | None = None, chapters: Iterable[str] | None = None) -> list[Exercise]:
     """Every exercise of the package under `root` (default: this package), in course order."""
     root = root or package_dir()
-    wanted = set(chapters) if chapters is not None else set(CHAPTERS)
+    wanted = set(chapters) if chapters is not None else set(MARKERS)
     found = [
         exercise
         for module in _modules(root)
@@ -229,13 +220,13 @@ def restore_source(source: str, reference: str, names: Iterable[str]) -> str:
 
 
 def _select(exercises: list[Exercise], chapters: Iterable[str] | None, start: str | None) -> list[Exercise]:
-    known = sorted({e.chapter for e in exercises}, key=CHAPTERS.index)
+    known = sorted({e.chapter for e in exercises}, key=MARKERS.index)
     chosen = list(chapters or [])
     for chapter in chosen + ([start] if start else []):
         if chapter not in known:
             raise ValueError(f"chapter: expected one of {', '.join(known)}, got {chapter!r}")
     if start:
-        chosen += [c for c in known if CHAPTERS.index(c) >= CHAPTERS.index(start)]
+        chosen += [c for c in known if MARKERS.index(c) >= MARKERS.index(start)]
     if not chosen:
         return exercises
     return [e for e in exercises if e.chapter in chosen]
@@ -274,7 +265,7 @@ def new_workspace(
     shutil.copytree(reference, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
     ignore = workspace / ".gitignore"
     if not ignore.exists():  # a workspace inside the course's checkout stays out of its git status
-        ignore.write_text("# a learner's workspace (python -m transformer.exercises new)\n*\n", encoding="utf-8")
+        ignore.write_text("# a learner's workspace (transformer exercises new)\n*\n", encoding="utf-8")
     by_path: dict[str, list[Exercise]] = {}
     for exercise in selected:
         by_path.setdefault(exercise.path, []).append(exercise)
@@ -367,9 +358,9 @@ def _print_table(rows: Iterable[tuple[Exercise, str]]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "new":
         selected = new_workspace(Path(args.dir), args.chapter, args.start)
-        chapters = sorted({e.chapter for e in selected}, key=CHAPTERS.index) or ["<chapter>"]
+        chapters = sorted({e.chapter for e in selected}, key=MARKERS.index) or ["<chapter>"]
         print(f"workspace {args.dir}: {len(selected)} exercises to write, chapters {', '.join(chapters)}")
-        print(f"see them:   python -m transformer.exercises status {args.dir}")
+        print(f"see them:   transformer exercises status {args.dir}")
         print(f"check one:  pytest --impl={args.dir} -m {chapters[0]}")
     elif args.action == "status":
         status = workspace_status(Path(args.dir))
@@ -389,7 +380,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m transformer.exercises", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="transformer exercises", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

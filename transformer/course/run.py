@@ -1,4 +1,4 @@
-"""Support for the walkthrough: where figures go, quick settings for tests, running chapters.
+"""The walkthrough runner: where figures go, quick settings for tests, running chapters.
 
 Every chapter in `walkthrough/` is Markdown whose ```python blocks run top to bottom in one
 namespace. The test suite runs them all in *quick* mode (tiny step counts), so a chapter cannot
@@ -14,6 +14,8 @@ import re
 import sys
 import time
 from pathlib import Path
+
+from transformer.plotting.save import save_figure_to
 
 FIGURES_ENV = "TRANSFORMER_FIGURES_DIR"
 QUICK_ENV = "TRANSFORMER_QUICK"
@@ -33,7 +35,7 @@ def scale(full, quick):
 
 def walkthrough_dir() -> Path:
     """The `walkthrough/` folder of the checkout this package was installed from."""
-    return Path(__file__).resolve().parents[1] / "walkthrough"
+    return Path(__file__).resolve().parents[2] / "walkthrough"
 
 
 def figures_dir() -> Path:
@@ -52,27 +54,6 @@ def figures_dir() -> Path:
 def save_figure(fig, name: str) -> Path:
     """Save a matplotlib figure under `figures_dir()` and close it; return the path."""
     return save_figure_to(fig, figures_dir() / name)
-
-
-def save_figure_to(fig, path: Path) -> Path:
-    """Save a matplotlib figure at `path` and close it."""
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _show_in_notebook(fig)
-    plt.close(fig)
-    return Path(path)
-
-
-def _show_in_notebook(fig) -> None:
-    """In a Jupyter notebook, show the figure in the cell's output before it is closed."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None or "IPKernelApp" not in shell.config:
-        return
-    from IPython.display import display
-
-    display(fig)
 
 
 def code_blocks(markdown: str) -> list[str]:

@@ -1,13 +1,16 @@
 """`pytest --impl=DIR`: run the spec against a learner's workspace instead of this package.
 
-`python -m transformer.exercises new DIR` makes the workspace: a copy of the package whose
-exercise bodies raise NotImplementedError. With `--impl=DIR`, DIR goes first on `sys.path`
+`transformer exercises new DIR` makes the workspace: a copy of the package whose exercise bodies
+raise NotImplementedError. With `--impl=DIR` (or `--impl DIR`), DIR goes first on `sys.path`
 before any test imports `transformer`, so every test (and every subprocess a test starts) uses
 DIR/transformer. The jaxtyping import hook is keyed by package name, so it checks the
 workspace's shape annotations just as it checks the package's.
 
-Write it with `=`: pytest reads the command line once before this conftest plugin is loaded, and
-there `--impl DIR` (with a space) would make DIR look like a folder of tests to run.
+This module is installed as a pytest plugin of its own, under the top-level name
+`transformer_impl` (see `pyproject.toml`), so pytest loads it at start-up, before it reads the
+command line: that is what lets `--impl DIR` take its value after a space. For the same reason
+it never imports `transformer` at start-up; it must not be imported before the workspace is on
+the path (nor before jaxtyping's import hook is installed).
 
 A test that reaches only exercises of *other* chapters (a chapter-03 test that needs the attention
 of chapter 04, say) cannot tell anything about this chapter yet: it is skipped, and the skip
@@ -22,10 +25,6 @@ from pathlib import Path
 
 import pytest
 
-CHAPTER_MARKERS = (
-    "tokens", "recurrent", "seq2seq", "rnn_attention", "embeddings",
-    "attention", "encoder", "decoder", "training", "decoding", "experiments",
-)
 STUB_PREFIX = "exercise ["
 _ROOT = pytest.StashKey[Path]()  # the workspace folder, once --impl is given
 
@@ -33,7 +32,7 @@ _ROOT = pytest.StashKey[Path]()  # the workspace folder, once --impl is given
 def pytest_addoption(parser):
     parser.addoption(
         "--impl", metavar="DIR", default=None,
-        help="test the package in DIR/transformer (a workspace from `python -m transformer.exercises new DIR`)",
+        help="test the package in DIR/transformer (a workspace from `transformer exercises new DIR`)",
     )
 
 
@@ -114,7 +113,9 @@ def pytest_runtest_makereport(item, call):
     if not stubs:
         return report
     item.user_properties.append(("exercise_stubs", " ".join(f"{chapter}:{name}" for chapter, name in stubs)))
-    own = {mark.name for mark in item.iter_markers()} & set(CHAPTER_MARKERS)
+    from transformer.course.syllabus import MARKERS  # the tests ran, so `transformer` is imported already
+
+    own = {mark.name for mark in item.iter_markers()} & set(MARKERS)
     if own and not own & {chapter for chapter, _ in stubs}:
         impl = item.config.getoption("impl") or "DIR"
         waits = ", ".join(f"{name} of chapter {chapter}" for chapter, name in stubs)

@@ -1,0 +1,36 @@
+"""A sub-layer's residual connection with dropout and layer norm, post-norm or pre-norm.
+
+Chapter: walkthrough/07_encoder.md. Paper: Vaswani et al. 2017, §3.1 and §5.4:
+
+    "the output of each sub-layer is LayerNorm(x + Sublayer(x))"        (post-norm, the paper)
+    "We apply dropout to the output of each sub-layer, before it is added to the sub-layer input"
+
+Post-norm (`norm_first=False`, the paper and PyTorch's default):  x = LayerNorm(x + Dropout(Sublayer(x)))
+Pre-norm  (`norm_first=True`, Xiong et al. 2020): x = x + Dropout(Sublayer(LayerNorm(x)))
+
+Every layer of every stack (encoder, decoder, decoder-only) wraps each of its sub-layers in one.
+"""
+
+from collections.abc import Callable
+
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class Residual(nn.Module):
+    """A sub-layer wrapped in its residual connection, dropout and layer norm."""
+
+    def __init__(self, d_model: int, dropout: float, norm_first: bool):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.norm_first = norm_first
+
+    # exercise(encoder): post-norm (the paper) LayerNorm(x + Dropout(sublayer(x))); pre-norm
+    #   (self.norm_first) x + Dropout(sublayer(LayerNorm(x))).
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], sublayer: Callable[[Tensor], Tensor]
+    ) -> Float[Tensor, "batch seq d_model"]:
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norm(x)))
+        return self.norm(x + self.dropout(sublayer(x)))
