@@ -1,5 +1,10 @@
-"""Scores for decoded output: exact match and token accuracy (copy, number words), sacreBLEU
-and chrF on detokenized text against the raw references (translation), and perplexity.
+"""Scores: for decoded output, for classes and tags, and for language models.
+
+* Sequence output: exact match and token accuracy (copy, number words), sacreBLEU and chrF on
+  detokenized text against the raw references (translation).
+* Classes (a sentence's class, or a token's tag): accuracy, precision, recall and F1 per class
+  and their macro average, the confusion matrix (`classification_report`).
+* Language models: perplexity and bits per token from the mean cross-entropy in nats.
 
 BLEU is computed by sacreBLEU (Post 2018), never re-implemented: cased, 13a tokenization,
 on detokenized hypotheses against the untouched reference lines, and its signature is kept
@@ -50,6 +55,51 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
 def perplexity(mean_loss: float) -> float:
     """exp of the mean per-token cross-entropy (in nats)."""
     return math.exp(min(mean_loss, 50.0))
+
+
+def bits_per_token(mean_loss: float) -> float:
+    """The mean cross-entropy in bits: nats / ln 2 (bits per character for a character model)."""
+    return mean_loss / math.log(2)
+
+
+def confusion_matrix(predicted: Sequence[int], actual: Sequence[int], n_classes: int) -> list[list[int]]:
+    """`matrix[i][j]` counts the items of class i (actual) that were predicted as class j."""
+    _same_length(predicted, actual)
+    matrix = [[0] * n_classes for _ in range(n_classes)]
+    for p, a in zip(predicted, actual):
+        if not (0 <= p < n_classes and 0 <= a < n_classes):
+            raise ValueError(f"confusion_matrix: expected classes in [0, {n_classes}), got predicted {p}, actual {a}")
+        matrix[a][p] += 1
+    return matrix
+
+
+def classification_report(predicted: Sequence[int], actual: Sequence[int], n_classes: int) -> dict:
+    """Accuracy, and precision, recall and F1 of each class with their unweighted (macro) mean.
+
+    For class c: precision = TP / (TP + FP) (of the items predicted c, how many are c), recall =
+    TP / (TP + FN) (of the items that are c, how many were found), F1 their harmonic mean. A
+    ratio with nothing to count (no item predicted c, say) is 0, as scikit-learn's
+    `zero_division=0`.
+    """
+    matrix = confusion_matrix(predicted, actual, n_classes)
+    per_class = []
+    for c in range(n_classes):
+        true_positive = matrix[c][c]
+        predicted_c = sum(matrix[a][c] for a in range(n_classes))
+        actual_c = sum(matrix[c])
+        precision = true_positive / predicted_c if predicted_c else 0.0
+        recall = true_positive / actual_c if actual_c else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append({"precision": precision, "recall": recall, "f1": f1, "support": actual_c})
+    correct = sum(matrix[c][c] for c in range(n_classes))
+    return {
+        "accuracy": correct / max(len(actual), 1),
+        "macro_precision": sum(c["precision"] for c in per_class) / max(n_classes, 1),
+        "macro_recall": sum(c["recall"] for c in per_class) / max(n_classes, 1),
+        "macro_f1": sum(c["f1"] for c in per_class) / max(n_classes, 1),
+        "per_class": per_class,
+        "confusion": matrix,
+    }
 
 
 def _same_length(hypotheses: Sequence, references: Sequence) -> None:
