@@ -24,3 +24,25 @@ def copy_attention(theirs: nn.MultiheadAttention, ours: MultiHeadAttention) -> N
             linear.weight.copy_(weight)
             linear.bias.copy_(bias)
         ours.w_o.load_state_dict(theirs.out_proj.state_dict())
+
+
+def copy_stack_weights(ours, theirs: nn.Module) -> None:
+    """Our `RecurrentStack`'s cells into an nn.RNN / nn.LSTM / nn.GRU (`weight_ih_l0`, `_reverse`, ...)."""
+    with torch.no_grad():
+        for index, cell in enumerate(ours.cells):
+            layer, direction = divmod(index, ours.n_directions)
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            getattr(theirs, "weight_ih" + suffix).copy_(cell.w_ih.weight)
+            getattr(theirs, "weight_hh" + suffix).copy_(cell.w_hh.weight)
+            getattr(theirs, "bias_ih" + suffix).copy_(cell.w_ih.bias)
+            getattr(theirs, "bias_hh" + suffix).copy_(cell.w_hh.bias)
+
+
+def copy_self_attention_block(theirs: nn.TransformerEncoderLayer, ours) -> None:
+    """nn.TransformerEncoderLayer -> our DecoderLayer without cross-attention: self_attn, linear1/2, norm1/2."""
+    with torch.no_grad():
+        copy_attention(theirs.self_attn, ours.self_attn)
+        ours.feed_forward.w_1.load_state_dict(theirs.linear1.state_dict())
+        ours.feed_forward.w_2.load_state_dict(theirs.linear2.state_dict())
+        ours.self_residual.norm.load_state_dict(theirs.norm1.state_dict())
+        ours.ff_residual.norm.load_state_dict(theirs.norm2.state_dict())

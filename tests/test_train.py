@@ -1,7 +1,11 @@
-"""Spec for the training loop: the paper's schedule, label smoothing, exact resume."""
+"""Spec for the training loop: the paper's schedule, label smoothing, exact and signal-safe resume."""
 
+import errno
+import json
 import math
-from types import SimpleNamespace
+import os
+import signal
+import time
 
 import pytest
 import torch
@@ -10,11 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transformer import TransformerConfig, build_transformer
+from transformer.checkpoint import load_checkpoint, save_checkpoint
+from transformer.tasks import make_batch
 from transformer.train import (
     TrainConfig,
+    TrainingDiverged,
     evaluate,
     label_smoothed_cross_entropy,
-    load_checkpoint,
     paper_peak_lr,
     pick_device,
     train,
@@ -23,24 +29,30 @@ from transformer.train import (
 
 pytestmark = pytest.mark.training
 
-BOS, EOS, PAD = 1, 2, 0
+PAD = 0
+TIMING = ("seconds", "tokens_per_second")
 
 
 def copy_batches(n_batches: int, batch: int = 8, length: int = 6, vocab: int = 11, seed: int = 0):
-    """Copy-task batches: target = source, shifted as the loop expects."""
+    """Copy-task batches (target = source), made by `make_batch` as the tasks make them."""
     g = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(n_batches):
-        x = torch.randint(3, vocab, (batch, length), generator=g)
-        bos = torch.full((batch, 1), BOS)
-        eos = torch.full((batch, 1), EOS)
-        out.append(SimpleNamespace(src=torch.cat([x, eos], 1), tgt_in=torch.cat([bos, x], 1), tgt_out=torch.cat([x, eos], 1)))
-    return out
+    return [make_batch([(row, row) for row in torch.randint(4, vocab, (batch, length), generator=g).tolist()])
+            for _ in range(n_batches)]
 
 
 def tiny_model(seed: int = 0):
     torch.manual_seed(seed)
-    return build_transformer(TransformerConfig.tiny(11, 11, d_model=16, n_heads=2, d_ff=32, n_encoder_layers=1, n_decoder_layers=1))
+    return build_transformer(TransformerConfig.tiny(11, 11, d_model=16, n_heads=2, d_ff=32, n_encoder_layers=1,
+                                                    n_decoder_layers=1))
+
+
+def without_timing(history: dict) -> list[dict]:
+    return [{k: v for k, v in record.items() if k not in TIMING} for record in history["epochs"]]
+
+
+def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module, what: str) -> None:
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(y, x, rtol=0, atol=0, msg=lambda m, name=name: f"{what}: {name} differs: {m}")
 
 
 @given(st.integers(1, 20_000), st.sampled_from([64, 256, 512]), st.sampled_from([400, 4000]))
@@ -54,8 +66,9 @@ def test_warmup_rate_equals_paper_equation_3(step, d_model, warmup):
 def test_warmup_rate_peaks_at_warmup_steps():
     """The rate rises linearly to its peak at warmup_steps, then falls."""
     rates = [warmup_rate(s, 1.0, 100) for s in range(1, 400)]
-    assert max(rates) == rates[99] == 1.0
-    assert rates[49] == pytest.approx(0.5) and rates[399 - 1] == pytest.approx(math.sqrt(100 / 399))
+    assert max(rates) == rates[99] == 1.0, f"peak {max(rates)} at step {rates.index(max(rates)) + 1}, expected 1.0 at 100"
+    assert rates[49] == pytest.approx(0.5), f"halfway up the warm-up the rate is {rates[49]}, expected 0.5"
+    assert rates[399 - 1] == pytest.approx(math.sqrt(100 / 399)), f"at step 399 the rate is {rates[398]}"
 
 
 @given(st.floats(0.0, 0.5), st.integers(0, 2**31 - 1))
@@ -67,7 +80,7 @@ def test_label_smoothing_equals_pytorch(smoothing, seed):
     target[0, 3:] = PAD
     ours = label_smoothed_cross_entropy(logits, target, smoothing, PAD)
     theirs = F.cross_entropy(logits.reshape(-1, 7), target.reshape(-1), ignore_index=PAD, label_smoothing=smoothing)
-    torch.testing.assert_close(ours.double(), theirs, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ours, theirs, msg=lambda m: f"smoothing {smoothing}: {m}")
 
 
 def test_label_smoothing_zero_is_negative_log_likelihood():
@@ -76,21 +89,45 @@ def test_label_smoothing_zero_is_negative_log_likelihood():
     target = torch.tensor([[1, 2, 3, 0], [4, 1, 0, 0]])
     log_p = logits.log_softmax(-1)
     expected = -(log_p[0, 0, 1] + log_p[0, 1, 2] + log_p[0, 2, 3] + log_p[1, 0, 4] + log_p[1, 1, 1]) / 5
-    torch.testing.assert_close(label_smoothed_cross_entropy(logits, target, 0.0, PAD), expected)
+    torch.testing.assert_close(label_smoothed_cross_entropy(logits, target, 0.0, PAD), expected,
+                               msg=lambda m: f"the unsmoothed loss is not the mean NLL of the 5 real tokens: {m}")
 
 
-def test_config_rejects_bad_values():
-    with pytest.raises(ValueError, match="schedule"):
-        TrainConfig(schedule="cosine")
-    with pytest.raises(ValueError, match="label_smoothing"):
-        TrainConfig(label_smoothing=1.5)
+def test_an_explicit_mask_chooses_the_positions_that_count():
+    """With `mask`, any target value may sit at a masked position (a tag 0, say): it never counts."""
+    logits = torch.randn(1, 3, 4, dtype=torch.float64)
+    target = torch.tensor([[2, 0, 0]])
+    mask = torch.tensor([[True, True, False]])
+    expected = F.cross_entropy(logits[0, :2], target[0, :2])
+    torch.testing.assert_close(label_smoothed_cross_entropy(logits, target, 0.0, mask=mask), expected,
+                               msg=lambda m: f"the mask's 2 positions, tag 0 included, should count: {m}")
 
 
-def test_pick_device_falls_back_to_cpu_without_accelerators():
+@pytest.mark.parametrize("field, value, message", [
+    ("schedule", "cosine", "schedule: expected one of warmup, constant"),
+    ("label_smoothing", 1.5, r"label_smoothing: expected a value in \[0, 1\)"),
+    ("epochs", 1.5, "epochs: expected an integer, got 1.5"),
+    ("epochs", 0, "epochs: expected a positive value"),
+    ("peak_lr", float("inf"), "peak_lr: expected a finite number"),
+    ("peak_lr", "abc", "peak_lr: expected a finite number, got 'abc'"),
+    ("bf16", "yes", "bf16: expected true or false"),
+    ("device", "nonsense", "device: expected auto, cpu"),
+])
+def test_config_refuses_each_bad_value_in_one_line(field, value, message, runtime_checks):
+    """Every field is type-checked: a value typed on the command line never trains as a string."""
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
+
+
+def test_pick_device_falls_back_to_cpu_and_names_a_device_it_cannot_use():
     device = pick_device("auto")
     if not torch.cuda.is_available():
-        assert device.type in ("cpu", "mps")
-    assert pick_device("cpu") == torch.device("cpu")
+        assert device.type in ("cpu", "mps"), f"auto chose {device} on a machine without CUDA"
+        with pytest.raises(ValueError, match="no CUDA device"):
+            pick_device("cuda")
+    assert pick_device("cpu") == torch.device("cpu"), "cpu must be the CPU"
+    with pytest.raises(ValueError, match="expected auto, cpu, cuda, cuda:N or mps, got 'nonsense'"):
+        pick_device("nonsense")
 
 
 def test_training_lowers_validation_loss_and_keeps_best_checkpoint(tmp_path):
@@ -102,57 +139,108 @@ def test_training_lowers_validation_loss_and_keeps_best_checkpoint(tmp_path):
     history = train(model, lambda epoch: data[2:], data[:2], config, run_dir=tmp_path, meta={"note": "test"}, progress=False)
     after = history.epochs[-1]["valid_loss"]
     assert after < before * 0.8, f"validation loss went from {before:.3f} to {after:.3f}; expected a clear drop"
-    assert (tmp_path / "checkpoint_best.pt").exists() and (tmp_path / "checkpoint_last.pt").exists()
-    saved = load_checkpoint(tmp_path / "checkpoint_best.pt")
-    assert saved["meta"] == {"note": "test"}
-    assert history.best_epoch == min(history.epochs, key=lambda r: r["valid_loss"])["epoch"]
+    for name in ("checkpoint_best.pt", "checkpoint_last.pt", "history.json"):
+        assert (tmp_path / name).exists(), f"{name} was not written"
+    assert load_checkpoint(tmp_path / "checkpoint_best.pt")["meta"] == {"note": "test"}, "meta did not travel"
+    best = min(history.epochs, key=lambda r: r["valid_loss"])["epoch"]
+    assert history.best_epoch == best, f"best epoch {history.best_epoch}, but epoch {best} has the lowest loss"
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
 
 
-def test_interrupted_then_resumed_run_equals_uninterrupted_run(tmp_path):
-    """Ctrl-C mid-epoch saves a checkpoint; resuming reaches exactly the same weights on CPU."""
-    data = copy_batches(7)
-    config = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu")
+def _batches_by_epoch(data):
+    """Training batches data[2:], in a different order each epoch, fixed by the epoch number."""
+    def batches(epoch):
+        order = torch.randperm(len(data) - 2, generator=torch.Generator().manual_seed(epoch)).tolist()
+        return [data[2:][i] for i in order]
 
-    def batches(epoch):  # a different order each epoch, fixed by the epoch number
-        order = torch.randperm(6, generator=torch.Generator().manual_seed(epoch)).tolist()
-        return [data[1:][i] for i in order]
+    return batches
 
-    straight = tiny_model()
-    train(straight, batches, data[:1], config, progress=False)
 
-    def interrupt_at_step_4(step, loss):
-        if step == 4:
+CONFIG = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu")
+
+
+def _uninterrupted(tmp_path, data):
+    """The run every interrupted one must equal: validation on data[:2], training on the rest."""
+    model = tiny_model()
+    history = train(model, _batches_by_epoch(data), data[:2], CONFIG, run_dir=tmp_path / "straight", progress=False)
+    return model, history
+
+
+@pytest.mark.parametrize("stop_at", [4, 6], ids=["mid_epoch", "last_batch_of_epoch"])
+def test_interrupted_then_resumed_run_equals_uninterrupted_run_weights_and_history(tmp_path, stop_at):
+    """Ctrl-C mid-epoch saves the loop's position, random state and the epoch's running sums;
+    resuming gives every tensor bit for bit and the same history.json (timings aside)."""
+    data = copy_batches(8)
+    straight, straight_history = _uninterrupted(tmp_path, data)
+
+    def interrupt(step, loss):
+        if step == stop_at:
             raise KeyboardInterrupt
 
-    resumed = tiny_model()
-    history = train(resumed, batches, data[:1], config, run_dir=tmp_path, progress=False, on_step=interrupt_at_step_4)
-    assert history.interrupted
+    run = tmp_path / "run"
+    history = train(tiny_model(), _batches_by_epoch(data), data[:2], CONFIG, run_dir=run, progress=False, on_step=interrupt)
+    assert history.interrupted, "the run should report the interruption"
     resumed = tiny_model(seed=123)  # a fresh process would start from other weights
-    history = train(resumed, batches, data[:1], config, run_dir=tmp_path, resume=True, progress=False)
-    assert not history.interrupted and len(history.epochs) == 2
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        torch.testing.assert_close(b, a, rtol=0, atol=0, msg=lambda m: f"{name} differs after resume: {m}")
+    history = train(resumed, _batches_by_epoch(data), data[:2], CONFIG, run_dir=run, resume=True, progress=False)
+    assert not history.interrupted and len(history.epochs) == 2, f"resumed history: {history}"
+    assert_same_weights(straight, resumed, f"resumed after step {stop_at}")
+    expected = json.loads((tmp_path / "straight" / "history.json").read_text())
+    assert without_timing(json.loads((run / "history.json").read_text())) == without_timing(expected), (
+        "history.json of the resumed run differs from the uninterrupted run's")
+
+
+class _InterruptsValidation(torch.nn.Module):
+    """Wraps a model; the first time it runs in eval mode (validation), it presses Ctrl-C (twice)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.shape, self.tgt_pad_id, self.pressed = model, model.shape, model.tgt_pad_id, False
+
+    def forward(self, src, tgt_in):
+        if not self.training and not self.pressed:
+            self.pressed = True
+            for _ in range(2):  # a second Ctrl-C must change nothing
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.02)
+        return self.model(src, tgt_in)
+
+
+def test_ctrl_c_during_validation_resumes_to_the_same_history_and_weights(tmp_path):
+    """Two real SIGINTs while validating: the epoch's training is kept, validation reruns on resume,
+    and the resumed run equals the uninterrupted one (no train loss of 0.000 in history)."""
+    data = copy_batches(8)
+    straight, _ = _uninterrupted(tmp_path, data)
+    run = tmp_path / "run"
+    wrapped = _InterruptsValidation(tiny_model())
+    history = train(wrapped, _batches_by_epoch(data), data[:2], CONFIG, run_dir=run, progress=False)
+    assert history.interrupted and history.epochs == [], f"validation of epoch 1 was interrupted, got {history}"
+    resumed = _InterruptsValidation(tiny_model(seed=5))
+    resumed.pressed = True
+    history = train(resumed, _batches_by_epoch(data), data[:2], CONFIG, run_dir=run, resume=True, progress=False)
+    assert len(history.epochs) == 2 and history.epochs[0]["train_loss"] > 0.1, f"history after resume: {history.epochs}"
+    assert_same_weights(straight, resumed.model, "resumed after an interrupted validation")
+    expected = json.loads((tmp_path / "straight" / "history.json").read_text())
+    assert without_timing(json.loads((run / "history.json").read_text())) == without_timing(expected), (
+        "history.json differs after an interruption during validation")
 
 
 def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
     """A real SIGINT (what Ctrl-C sends) finishes the step in hand, saves, and returns."""
-    import os
-    import signal
-    import time
-
     data = copy_batches(6)
     handler_before = signal.getsignal(signal.SIGINT)
 
-    def press_ctrl_c_at_step_2(step, loss):
+    def press_ctrl_c_twice_at_step_2(step, loss):
         if step == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # a blocking call: Python runs the signal handler before it returns
+            for _ in range(2):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.02)  # a blocking call: Python runs the signal handler before it returns
 
     history = train(tiny_model(), lambda e: data[1:], data[:1], TrainConfig(epochs=3, warmup_steps=5, device="cpu"),
-                    run_dir=tmp_path, progress=False, on_step=press_ctrl_c_at_step_2)
-    assert history.interrupted and history.epochs == []
+                    run_dir=tmp_path, progress=False, on_step=press_ctrl_c_twice_at_step_2)
+    assert history.interrupted and history.epochs == [], f"expected an interrupted run with no epoch, got {history}"
     progress = load_checkpoint(tmp_path / "checkpoint_last.pt")["progress"]
-    assert (progress["epoch"], progress["batch"], progress["step"]) == (0, 2, 2)
+    position = (progress["epoch"], progress["batch"], progress["step"])
+    assert position == (0, 2, 2), f"saved at (epoch, batch, step) = {position}, expected (0, 2, 2)"
     assert signal.getsignal(signal.SIGINT) is handler_before, "the Ctrl-C handler was not restored"
 
 
@@ -166,8 +254,60 @@ def test_same_seed_same_weights():
         model.train()
         train(model, lambda e: data[1:], data[:1], config, progress=False)
         models.append(model)
-    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
-        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=lambda m: f"{name}: {m}")
+    assert_same_weights(models[0], models[1], "same seed")
+
+
+def test_a_loss_that_becomes_nan_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path):
+    data = copy_batches(4)
+    config = TrainConfig(epochs=3, warmup_steps=5, device="cpu")
+    model = tiny_model()
+    train(model, lambda e: data[1:], data[:1], TrainConfig(epochs=1, warmup_steps=5, device="cpu"), run_dir=tmp_path,
+          progress=False)
+    before = (tmp_path / "checkpoint_last.pt").read_bytes()
+
+    def poison(step, loss):
+        if step == 4:
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 5 .*learning rate"):
+        train(model, lambda e: data[1:], data[:1], config, run_dir=tmp_path, resume=True, progress=False, on_step=poison)
+    assert (tmp_path / "checkpoint_last.pt").read_bytes() == before, "the last good checkpoint was overwritten"
+
+
+def test_a_failed_save_leaves_no_temporary_file_and_says_so(tmp_path, monkeypatch):
+    """A full disk: one line naming the file, the old checkpoint kept, no *.tmp left behind."""
+    model = tiny_model()
+    save_checkpoint(tmp_path / "checkpoint_last.pt", model)
+    before = (tmp_path / "checkpoint_last.pt").read_bytes()
+
+    def disk_full(payload, path):
+        with open(path, "wb") as file:
+            file.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="could not write .*checkpoint_last.pt: No space left on device"):
+        save_checkpoint(tmp_path / "checkpoint_last.pt", model)
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
+    assert (tmp_path / "checkpoint_last.pt").read_bytes() == before, "the previous checkpoint changed"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"not a zip, not a pickle", "not a checkpoint this package can read"),
+])
+def test_a_damaged_or_foreign_checkpoint_is_one_line(tmp_path, content, message):
+    path = tmp_path / "checkpoint_best.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_without_its_description_is_named(tmp_path):
+    torch.save({"model": tiny_model().state_dict()}, tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="no run description"):
+        load_checkpoint(tmp_path / "c.pt")
 
 
 def test_resume_without_checkpoint_says_what_is_missing(tmp_path):

@@ -31,14 +31,14 @@ from transformer.sublayer import Residual
 Cache = dict[str, Tensor]
 
 
-def _block_causal_mask(n_new: int, n_past: int, device) -> Bool[Tensor, "new all"] | None:
+def _block_causal_mask(n_new: int, n_past: int, device) -> Bool[Tensor, "1 1 new all"] | None:
     """True where new position i (after `n_past` cached ones) may attend to key j: j <= n_past + i.
 
     One new position needs no mask: the cache holds only its past.
     """
     if n_new == 1:
         return None
-    return torch.ones(n_new, n_past + n_new, dtype=torch.bool, device=device).tril(diagonal=n_past)
+    return torch.ones(n_new, n_past + n_new, dtype=torch.bool, device=device).tril(diagonal=n_past)[None, None]
 
 
 class DecoderLayer(nn.Module):

@@ -70,6 +70,9 @@ class SequenceTagger(nn.Module, ABC):
     ) -> Float[Tensor, "batch seq tags"]:
         """Tag scores for every position (padding positions included; they are never used)."""
 
+    # exercise(tagging): the mean token cross-entropy over the real positions only (mask True):
+    #   label_smoothed_cross_entropy(scores, tags, smoothing, mask=mask). Averaging over padding
+    #   too is the classic bug of tagging tutorials: it rewards predicting the padding tag.
     def loss(
         self,
         scores: Float[Tensor, "batch seq tags"],
@@ -129,6 +132,7 @@ class Seq2Seq(nn.Module, ABC):
     shape = SEQ2SEQ
     src_pad_id: int
     tgt_pad_id: int
+    max_len: int | None  # the most positions a sequence may have (None: no limit)
 
     @abstractmethod
     def forward(

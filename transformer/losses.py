@@ -13,7 +13,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 
-# exercise(training): log-softmax the logits in float32; loss per position = (1 - eps) * (-log p[target])
+# exercise(training): log-softmax the logits in float32 at least (float64 stays float64); loss per position = (1 - eps) * (-log p[target])
 #   + eps * mean over the vocabulary of (-log p[v]); average over the positions that count: where
 #   `mask` is True if a mask is given, else where the target is not pad_id (every position if pad_id is None).
 def label_smoothed_cross_entropy(
@@ -31,9 +31,10 @@ def label_smoothed_cross_entropy(
         loss = (1 - eps) * (-log p[target]) + eps * mean_v(-log p[v])
 
     The positions that count are those where `mask` is True, else those whose target is not
-    `pad_id` (all of them when neither is given).
+    `pad_id` (all of them when neither is given). The log-softmax runs in float32 at least, so
+    bfloat16 logits (under autocast) lose nothing.
     """
-    log_probs = logits.float().log_softmax(dim=-1)
+    log_probs = logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(dim=-1)
     nll = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
     uniform = -log_probs.mean(dim=-1)
     loss = (1.0 - smoothing) * nll + smoothing * uniform

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from transformer.attention import ATTENTION_FUNCTIONS
 from transformer.checks import expect_ids, expect_shape
+from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
 from transformer.decoder import Decoder
 from transformer.embedding import TokenEmbedding
 from transformer.encoder import Encoder
@@ -56,22 +57,16 @@ class TransformerConfig:
     tgt_pad_id: int = 0
 
     def __post_init__(self):
-        positive = ("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
-                    "n_encoder_layers", "n_decoder_layers", "max_len")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"TransformerConfig.{name}: expected a positive integer, got {value!r}")
+        check_fields(self)
+        check_positive(self, "src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
+                       "n_encoder_layers", "n_decoder_layers", "max_len")
         if self.d_model % self.n_heads != 0:
             raise ValueError(f"TransformerConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:
             raise ValueError(f"TransformerConfig: sinusoidal positions need an even d_model, got {self.d_model}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"TransformerConfig.dropout: expected a value in [0, 1), got {self.dropout}")
-        if self.positional not in POSITIONAL:
-            raise ValueError(f"TransformerConfig.positional: expected one of {sorted(POSITIONAL)}, got {self.positional!r}")
-        if self.attention not in ATTENTION_FUNCTIONS:
-            raise ValueError(f"TransformerConfig.attention: expected one of {sorted(ATTENTION_FUNCTIONS)}, got {self.attention!r}")
+        check_fraction(self, "dropout")
+        check_choice(self, "positional", sorted(POSITIONAL))
+        check_choice(self, "attention", sorted(ATTENTION_FUNCTIONS))
         if not 0 <= self.src_pad_id < self.src_vocab_size or not 0 <= self.tgt_pad_id < self.tgt_vocab_size:
             raise ValueError("TransformerConfig: pad ids must lie inside their vocabularies, "
                              f"got src_pad_id={self.src_pad_id}, tgt_pad_id={self.tgt_pad_id}")
@@ -98,11 +93,7 @@ class TransformerConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TransformerConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"TransformerConfig: unknown fields {unknown}")
-        return cls(**values)
+        return from_dict(cls, values)
 
 
 class Transformer(Seq2Seq):
@@ -130,7 +121,7 @@ class Transformer(Seq2Seq):
     ):
         super().__init__()
         self.src_pad_id, self.tgt_pad_id = src_pad_id, tgt_pad_id
-        self.d_model, self.n_heads = d_model, n_heads
+        self.d_model, self.n_heads, self.max_len = d_model, n_heads, max_len
         attention_fn = ATTENTION_FUNCTIONS[attention]
         self.src_embed = TokenEmbedding(src_vocab_size, d_model, src_pad_id)
         self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, tgt_pad_id)

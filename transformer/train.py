@@ -1,4 +1,4 @@
-"""Training: one loop for every model family, with the paper's recipe.
+"""Training: one loop for every model family and every task shape, with the paper's recipe.
 
 Chapter: walkthrough/09_training.md. Paper: Vaswani et al. 2017, §5.3 and §5.4:
 
@@ -8,32 +8,42 @@ Adam with beta_1 = 0.9, beta_2 = 0.98, eps = 1e-9; label smoothing eps_ls = 0.1 
 2016). `warmup_rate` writes (3) with its peak made explicit: the rate climbs linearly to
 `peak_lr` at `warmup_steps`, then decays as 1/sqrt(step); `paper_peak_lr` gives the peak that
 (3) implies. Gradient clipping (by global norm) is our addition; set `clip_norm=0` to turn it off.
+What a batch's loss is, and what validation measures, depends on the model's shape
+(`transformer.objectives`).
 
-Interrupting training (Ctrl-C) saves a checkpoint; `resume=True` continues from it to exactly
-the result an uninterrupted run gives on a CPU (same seed, same batches, same dropout masks).
-Checkpoints hold only tensors and plain values, and load with `torch.load(weights_only=True)`,
-which never unpickles code.
+Interrupting training (Ctrl-C) never loses work and never leaves a half state. The signal
+handler only raises a flag; the loop looks at it between steps (and between validation
+batches), saves a consistent checkpoint and returns. A second Ctrl-C while it saves changes
+nothing. `resume=True` continues from that checkpoint to exactly the result an uninterrupted
+run gives on a CPU: the same weights bit for bit and the same `history.json` (timings aside),
+because the checkpoint holds the loop's position, the random state and the running sums of the
+interrupted epoch. Checkpoints hold only tensors and plain values, and load with
+`torch.load(weights_only=True)`, which never unpickles code.
 """
 
 import json
 import math
 import random
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from transformer.checkpoint import load_checkpoint, save_checkpoint
+from transformer.checkpoint import load_checkpoint, save_checkpoint, write_json
+from transformer.configs import check_choice, check_fields, check_fraction, check_positive
+from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_device
 from transformer.losses import label_smoothed_cross_entropy
-from transformer.metrics import perplexity
-from transformer.interface import Seq2Seq
+from transformer.objectives import evaluate, objective_for
 
 SCHEDULES = ("warmup", "constant")
+__all__ = ["History", "TrainConfig", "TrainingDiverged", "evaluate", "label_smoothed_cross_entropy",
+           "learning_rate", "load_checkpoint", "paper_peak_lr", "pick_device", "save_checkpoint",
+           "seed_everything", "train", "warmup_rate"]
 
 
 @dataclass(frozen=True)
@@ -51,17 +61,24 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "auto"  # auto: CUDA, then Apple MPS, then CPU
-    bf16: bool = True  # bfloat16 autocast, on CUDA only
+    bf16: bool = True  # bfloat16 autocast where the device computes it natively (see transformer.devices)
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise ValueError(f"TrainConfig.epochs: expected >= 1, got {self.epochs}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"TrainConfig.schedule: expected one of {SCHEDULES}, got {self.schedule!r}")
-        if self.peak_lr <= 0 or self.warmup_steps < 1:
-            raise ValueError(f"TrainConfig: expected peak_lr > 0 and warmup_steps >= 1, got {self.peak_lr}, {self.warmup_steps}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"TrainConfig.label_smoothing: expected a value in [0, 1), got {self.label_smoothing}")
+        check_fields(self)
+        check_positive(self, "epochs", "peak_lr", "warmup_steps", "adam_eps")
+        check_choice(self, "schedule", SCHEDULES)
+        check_fraction(self, "label_smoothing")
+        if self.clip_norm < 0 or self.weight_decay < 0:
+            raise ValueError(f"TrainConfig: expected clip_norm >= 0 and weight_decay >= 0, "
+                             f"got {self.clip_norm} and {self.weight_decay}")
+        if not all(0.0 <= beta < 1.0 for beta in self.betas):
+            raise ValueError(f"TrainConfig.betas: expected two values in [0, 1), got {self.betas}")
+        if self.device.split(":")[0] not in DEVICE_NAMES:
+            raise ValueError(f"TrainConfig.device: expected auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: training stops, the last good checkpoint stays."""
 
 
 def paper_peak_lr(d_model: int, warmup_steps: int) -> float:
@@ -86,46 +103,9 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return warmup_rate(step, config.peak_lr, config.warmup_steps)
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """CUDA if present, then Apple MPS, then CPU; or the device named."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _autocast(device: torch.device, config: TrainConfig):
-    if device.type == "cuda" and config.bf16:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-@torch.no_grad()
-def evaluate(model: Seq2Seq, batches: Iterable, device: torch.device | None = None) -> dict:
-    """Teacher-forced loss (no smoothing), perplexity and token accuracy on `batches`."""
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total_loss, total_tokens, correct = 0.0, 0, 0
-    for batch in batches:
-        src, tgt_in, tgt_out = batch.src.to(device), batch.tgt_in.to(device), batch.tgt_out.to(device)
-        logits = model(src, tgt_in).float()
-        real = tgt_out != model.tgt_pad_id
-        n = int(real.sum())
-        total_loss += label_smoothed_cross_entropy(logits, tgt_out, 0.0, model.tgt_pad_id).item() * n
-        correct += int(((logits.argmax(-1) == tgt_out) & real).sum())
-        total_tokens += n
-    model.train(was_training)
-    loss = total_loss / max(total_tokens, 1)
-    return {"loss": loss, "perplexity": perplexity(loss), "token_accuracy": correct / max(total_tokens, 1)}
 
 
 @dataclass
@@ -140,8 +120,21 @@ class History:
         return asdict(self)
 
 
+@dataclass
+class _Position:
+    """Where the loop is, and what the current epoch has summed so far: all a resume needs."""
+
+    epoch: int = 0
+    batch: int = 0  # the next batch of `epoch` to train on (== len(batches): on to validation)
+    step: int = 0
+    best_loss: float = float("inf")
+    loss_sum: float = 0.0
+    items: int = 0
+    seconds: float = 0.0  # spent on the current epoch before an interruption
+
+
 def train(
-    model: Seq2Seq,
+    model: torch.nn.Module,
     train_batches: Callable[[int], Sequence],
     valid_batches: Sequence,
     config: TrainConfig,
@@ -151,6 +144,7 @@ def train(
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> History:
     """Train `model` for `config.epochs` epochs; evaluate after each; keep the best checkpoint.
 
@@ -158,103 +152,136 @@ def train(
     resumed run sees the same ones). With `run_dir`, writes `checkpoint_best.pt`,
     `checkpoint_last.pt` (for resuming) and `history.json`. `meta` (config, vocabularies) is
     stored inside each checkpoint so it can be used on its own. `on_step(step, loss)` and
-    `on_epoch(epoch, record)` let callers watch (the tests interrupt through `on_step`).
+    `on_epoch(epoch, record)` let callers watch; raising KeyboardInterrupt in them stops the run
+    as Ctrl-C does. `log` receives one line saying the device and precision.
     """
     from tqdm.auto import tqdm
 
+    objective = objective_for(model)
     device = pick_device(config.device)
+    use_bf16, why = bf16_support(device.type) if config.bf16 else (False, "turned off (TrainConfig.bf16)")
+    if log is not None:
+        log(f"training on {device}; bfloat16 autocast on {device.type}: {'yes' if use_bf16 else 'no'}, {why}")
     seed_everything(config.seed)
     model.to(device)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.peak_lr, betas=config.betas, eps=config.adam_eps, weight_decay=config.weight_decay
     )
     history = History(epochs=[], best_epoch=-1)
-    start_epoch, skip, step = 0, 0, 0
-    best_loss = float("inf")
+    at = _Position()
     run_dir = Path(run_dir) if run_dir is not None else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
     if resume:
-        last = run_dir / "checkpoint_last.pt" if run_dir else None
-        if last is None or not last.exists():
-            raise FileNotFoundError(f"resume: expected a checkpoint at {last}, found none")
-        state = load_checkpoint(last, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        p = state["progress"]
-        start_epoch, skip, step, best_loss = p["epoch"], p["batch"], p["step"], p["best_loss"]
-        history = History(**json.loads(p["history_json"]))
-        history.interrupted = False
-        torch.set_rng_state(p["torch_rng"].cpu())
-        if device.type == "cuda" and "cuda_rng" in p:
-            torch.cuda.set_rng_state(p["cuda_rng"].cpu())
+        at, history = _restore(run_dir, model, optimizer, device)
 
-    def snapshot(epoch: int, batch_index: int) -> dict:
-        p = {"epoch": epoch, "batch": batch_index, "step": step, "best_loss": best_loss,
-             "history_json": json.dumps(history.to_dict()), "torch_rng": torch.get_rng_state()}
-        if device.type == "cuda":
-            p["cuda_rng"] = torch.cuda.get_rng_state()
-        return p
+    def save_last() -> None:
+        if run_dir is not None:
+            save_checkpoint(run_dir / "checkpoint_last.pt", model, optimizer, _snapshot(at, history, device), meta)
+            write_json(run_dir / "history.json", history.to_dict())
 
-    epoch, done = start_epoch, skip
+    rate_name = "sentences_per_second" if objective.name == "classification" else "tokens_per_second"
     with _graceful_interrupt() as interrupt:
-        try:
-            for epoch in range(start_epoch, config.epochs):
-                model.train()
-                batches = train_batches(epoch)
-                started, loss_sum, tokens, done = time.perf_counter(), 0.0, 0, skip
-                bar = tqdm(total=len(batches), initial=skip, desc=f"epoch {epoch + 1}/{config.epochs}",
-                           disable=not progress, leave=False)
-                for index in range(skip, len(batches)):
-                    batch = batches[index]
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(step + 1, config)
-                    src, tgt_in, tgt_out = batch.src.to(device), batch.tgt_in.to(device), batch.tgt_out.to(device)
-                    with _autocast(device, config):
-                        logits = model(src, tgt_in)
-                    loss = label_smoothed_cross_entropy(logits, tgt_out, config.label_smoothing, model.tgt_pad_id)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if config.clip_norm > 0:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-                    optimizer.step()
-                    step, done = step + 1, index + 1
-                    n = int((tgt_out != model.tgt_pad_id).sum())
-                    loss_sum, tokens = loss_sum + loss.item() * n, tokens + n
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss.item():.3f}")
-                    if on_step is not None:
-                        on_step(step, loss.item())
-                    if interrupt.requested:
-                        raise KeyboardInterrupt
-                bar.close()
-                skip = 0
-                elapsed = time.perf_counter() - started
-                record = {"epoch": epoch + 1, "step": step, "train_loss": loss_sum / max(tokens, 1),
-                          "lr": learning_rate(step, config), "seconds": elapsed,
-                          "tokens_per_second": tokens / max(elapsed, 1e-9)}
-                record.update({f"valid_{k}": v for k, v in evaluate(model, valid_batches, device).items()})
-                history.epochs.append(record)
-                if record["valid_loss"] < best_loss:
-                    best_loss, history.best_epoch = record["valid_loss"], epoch + 1
-                    if run_dir is not None:
-                        save_checkpoint(run_dir / "checkpoint_best.pt", model, meta=meta)
+        for epoch in range(at.epoch, config.epochs):
+            model.train()
+            batches = train_batches(epoch)
+            started = time.perf_counter()
+            bar = tqdm(total=len(batches), initial=at.batch, desc=f"epoch {epoch + 1}/{config.epochs}",
+                       disable=not progress, leave=False)
+            while at.batch < len(batches) and not interrupt.requested:
+                lr = learning_rate(at.step + 1, config)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with autocast(device, use_bf16):
+                    loss, n = objective.loss(model, batches[at.batch].to(device), config.label_smoothing)
+                value = loss.item()
+                if not math.isfinite(value):
+                    bar.close()
+                    raise TrainingDiverged(
+                        f"training diverged at step {at.step + 1} (epoch {epoch + 1}): the loss is {value}; the "
+                        f"learning rate there was {lr:.3g}, likely too high (try --lr {config.peak_lr / 10:.3g}); "
+                        "the last saved checkpoint is kept")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.clip_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+                optimizer.step()
+                at.step, at.batch = at.step + 1, at.batch + 1
+                at.loss_sum, at.items = at.loss_sum + value * n, at.items + n
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.3f}")
+                _call(on_step, interrupt, at.step, value)
+            bar.close()
+            at.seconds += time.perf_counter() - started
+            if interrupt.requested:
+                break
+            valid = evaluate(model, valid_batches, device, stop=lambda: interrupt.requested)
+            if valid is None:  # Ctrl-C during validation: the epoch's training is saved, validation reruns
+                break
+            record = {"epoch": epoch + 1, "step": at.step, "train_loss": at.loss_sum / max(at.items, 1),
+                      "lr": learning_rate(at.step, config), "seconds": at.seconds,
+                      rate_name: at.items / max(at.seconds, 1e-9)}
+            record.update({f"valid_{k}": v for k, v in valid.items()})
+            history.epochs.append(record)
+            if record["valid_loss"] < at.best_loss:
+                at.best_loss, history.best_epoch = record["valid_loss"], epoch + 1
                 if run_dir is not None:
-                    save_checkpoint(run_dir / "checkpoint_last.pt", model, optimizer, snapshot(epoch + 1, 0), meta)
-                    (run_dir / "history.json").write_text(json.dumps(history.to_dict(), indent=2))
-                if on_epoch is not None:
-                    on_epoch(epoch + 1, record)
-        except KeyboardInterrupt:
+                    save_checkpoint(run_dir / "checkpoint_best.pt", model, meta=meta)
+            at = _Position(epoch=epoch + 1, step=at.step, best_loss=at.best_loss)
+            save_last()
+            _call(on_epoch, interrupt, epoch + 1, record)
+            if interrupt.requested:
+                break
+        if interrupt.requested and at.epoch < config.epochs:
             history.interrupted = True
-            if run_dir is not None:
-                save_checkpoint(run_dir / "checkpoint_last.pt", model, optimizer, snapshot(epoch, done), meta)
-                (run_dir / "history.json").write_text(json.dumps(history.to_dict(), indent=2))
+            save_last()
     return history
 
 
+def _call(callback, interrupt, *args) -> None:
+    """Run a caller's callback; a KeyboardInterrupt it raises stops the run like Ctrl-C."""
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except KeyboardInterrupt:
+        interrupt.requested = True
+
+
+def _snapshot(at: _Position, history: History, device: torch.device) -> dict:
+    """The checkpoint's `progress`: the loop position, the epoch's sums, history and random state."""
+    progress = {**asdict(at), "history_json": json.dumps(history.to_dict()), "torch_rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        progress["cuda_rng"] = torch.cuda.get_rng_state()
+    return progress
+
+
+def _restore(run_dir: Path | None, model, optimizer, device) -> tuple[_Position, History]:
+    last = run_dir / "checkpoint_last.pt" if run_dir is not None else None
+    if last is None or not last.exists():
+        raise FileNotFoundError(f"resume: expected a checkpoint at {last}, found none")
+    state = load_checkpoint(last, map_location=device)
+    if "progress" not in state or "optimizer" not in state:
+        raise ValueError(f"{last}: holds weights only (no optimizer or loop position), so training cannot resume from it")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ValueError(f"{last}: the checkpoint does not fit the model its run folder describes ({first})") from None
+    p = state["progress"]
+    at = _Position(**{k: p[k] for k in _Position.__dataclass_fields__ if k in p})
+    history = History(**json.loads(p["history_json"]))
+    history.interrupted = False
+    torch.set_rng_state(p["torch_rng"].cpu())
+    if device.type == "cuda" and "cuda_rng" in p:
+        torch.cuda.set_rng_state(p["cuda_rng"].cpu())
+    return at, history
+
+
 class _graceful_interrupt:
-    """While training, the first Ctrl-C asks the loop to stop after the current step (so the
-    checkpoint is consistent); a second one interrupts at once. Only in the main thread."""
+    """While training, Ctrl-C (SIGINT) only asks the loop to stop at the next consistent point,
+    however many times it comes. Only in the main thread (where Python delivers signals)."""
 
     def __init__(self):
         self.requested = False
@@ -262,7 +289,7 @@ class _graceful_interrupt:
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            print("\nstill saving the checkpoint; training stops in a moment", file=sys.stderr, flush=True)
         self.requested = True
 
     def __enter__(self):

@@ -1,32 +1,103 @@
-"""Recipes: which model a name means, how big it is for a task, and how that task trains.
+"""Recipes: which model a name means for a task's shape, how big it is, and how the task trains.
 
-Model names: `transformer`, or a recurrent cell with optional attention: `rnn`, `lstm`, `gru`,
-`lstm-bahdanau`, `gru-luong`, ... (cell `-` attention). `model_spec` turns a name, a task and
-its recipe into the JSON description a run folder stores; `build_model` builds it. To compare
-families at equal size, `match_hidden_size` gives a recurrent model the hidden size whose
-parameter count comes closest to the Transformer's.
+Model names, by the shape of the task (a task declares its shape, `transformer.tasks.task_shape`):
+
+| shape | names |
+|---|---|
+| seq2seq | `transformer`; a cell `rnn`, `lstm`, `gru`; a cell with attention `lstm-bahdanau`, `gru-luong`, ... |
+| classification | `transformer` (encoder-only); `rnn`, `lstm`, `gru` and bidirectional `birnn`, `bilstm`, `bigru` |
+| tagging | `transformer` (encoder-only); `rnn`, `lstm`, `gru`, `birnn`, `bilstm`, `bigru` |
+| language_model | `transformer` (decoder-only); `rnn`, `lstm`, `gru` |
+
+`model_spec` turns a name, a task and its recipe into the JSON description a run folder stores;
+`build_model` builds it. To compare families at equal size, `match_size` gives a model the size
+(a recurrent model's hidden size) whose parameter count comes closest to the Transformer's.
 """
 
 import dataclasses
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
-from transformer.interface import Seq2Seq, count_parameters
+from transformer.decoder_only import DecoderOnlyConfig, build_transformer_language_model
+from transformer.encoder_only import EncoderOnlyConfig, build_transformer_classifier, build_transformer_tagger
+from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, SEQ2SEQ, TAGGING, count_parameters
 from transformer.model import TransformerConfig, build_transformer
 from transformer.rnn.cells import CELLS
+from transformer.rnn.encoder_only import RecurrentEncoderConfig, build_recurrent_classifier, build_recurrent_tagger
+from transformer.rnn.language_model import RecurrentLMConfig, build_recurrent_language_model
 from transformer.rnn.seq2seq import ATTENTION, RecurrentConfig, build_recurrent
-from transformer.tasks import TaskData
 from transformer.train import TrainConfig
 
+SHAPES = (SEQ2SEQ, CLASSIFICATION, TAGGING, LANGUAGE_MODEL)
 RNN_ATTENTION = tuple(kind for kind in ATTENTION if kind != "none")
-MODEL_NAMES = ("transformer", *CELLS) + tuple(f"{c}-{a}" for c in CELLS for a in RNN_ATTENTION)
+BIDIRECTIONAL = tuple(f"bi{cell}" for cell in CELLS)
 
+# What each (family, shape) is built from: its config class and its factory.
+BUILDERS = {
+    ("transformer", SEQ2SEQ): (TransformerConfig, build_transformer),
+    ("transformer", CLASSIFICATION): (EncoderOnlyConfig, build_transformer_classifier),
+    ("transformer", TAGGING): (EncoderOnlyConfig, build_transformer_tagger),
+    ("transformer", LANGUAGE_MODEL): (DecoderOnlyConfig, build_transformer_language_model),
+    ("recurrent", SEQ2SEQ): (RecurrentConfig, build_recurrent),
+    ("recurrent", CLASSIFICATION): (RecurrentEncoderConfig, build_recurrent_classifier),
+    ("recurrent", TAGGING): (RecurrentEncoderConfig, build_recurrent_tagger),
+    ("recurrent", LANGUAGE_MODEL): (RecurrentLMConfig, build_recurrent_language_model),
+}
+SIZE_FIELDS = {"recurrent": "hidden_size"}  # the field `match_size` tunes, per family
+
+
+def model_names(shape: str) -> tuple[str, ...]:
+    """Every model name a task of this shape accepts."""
+    if shape == SEQ2SEQ:
+        return ("transformer", *CELLS, *(f"{c}-{a}" for c in CELLS for a in RNN_ATTENTION))
+    if shape in (CLASSIFICATION, TAGGING):
+        return ("transformer", *CELLS, *BIDIRECTIONAL)
+    if shape == LANGUAGE_MODEL:
+        return ("transformer", *CELLS)
+    raise ValueError(f"unknown shape {shape!r}: expected one of {', '.join(SHAPES)}")
+
+
+MODEL_NAMES = tuple(dict.fromkeys(name for shape in SHAPES for name in model_names(shape)))
+
+
+def model_shapes(name: str) -> tuple[str, ...]:
+    """The shapes a model name can serve (empty for a name no shape knows)."""
+    return tuple(shape for shape in SHAPES if name in model_names(shape))
+
+
+def check_model(name: str, shape: str, task: str = "the task") -> None:
+    """Refuse, in one line, a name that no shape knows or one that cannot serve `shape`."""
+    shapes = model_shapes(name)
+    if not shapes:
+        raise ValueError(f"unknown model {name!r}: {task} ({shape}) takes one of {', '.join(model_names(shape))}")
+    if shape not in shapes:
+        raise ValueError(f"model {name!r} serves {' and '.join(shapes)}, but {task} is {shape}: "
+                         f"it takes one of {', '.join(model_names(shape))}")
+
+
+def parse_model_name(name: str, shape: str = SEQ2SEQ) -> tuple[str, dict]:
+    """The family of a name and the config fields the name itself sets.
+
+    `"lstm-bahdanau"` (seq2seq) -> ("recurrent", {"cell": "lstm", "attention": "bahdanau"});
+    `"bigru"` (classification) -> ("recurrent", {"cell": "gru", "bidirectional": True}).
+    """
+    check_model(name, shape)
+    if name == "transformer":
+        return "transformer", {}
+    cell, _, attention = name.partition("-")
+    if shape == SEQ2SEQ:
+        return "recurrent", {"cell": cell, "attention": attention or "none"}
+    if shape == LANGUAGE_MODEL:
+        return "recurrent", {"cell": cell}
+    bidirectional = cell.startswith("bi") and cell[2:] in CELLS
+    return "recurrent", {"cell": cell[2:] if bidirectional else cell, "bidirectional": bidirectional}
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Per-task defaults: data options, model sizes, training settings, decoding length."""
+    """Per-task defaults: data options, model sizes per family, training settings, decoding length."""
 
     task_options: dict = field(default_factory=dict)
     transformer_preset: str = "tiny"
@@ -34,8 +105,14 @@ class Recipe:
     recurrent: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
     max_tokens: int = 4096
-    decode_extra: int = 10  # max output length = longest source + decode_extra
+    decode_extra: int = 10  # seq2seq: max output length = longest source + decode_extra
 
+    def sizes(self, family: str) -> dict:
+        """The config fields this recipe sets for a family."""
+        return dict(getattr(self, family, {}) or {})
+
+
+SYNTHETIC_TRAINING = dict(epochs=8, peak_lr=2e-3, warmup_steps=200, label_smoothing=0.0)
 
 RECIPES = {
     "copy": Recipe(
@@ -74,44 +151,119 @@ RECIPES = {
         max_tokens=4096,
         decode_extra=20,
     ),
+    # The synthetic task of each other shape: trains end to end in seconds (the spec uses them).
+    "sorted": Recipe(
+        transformer=dict(dropout=0.0, max_len=64),
+        recurrent=dict(embedding_size=32, hidden_size=64),
+        train=SYNTHETIC_TRAINING,
+        max_tokens=512,
+    ),
+    "running-max": Recipe(
+        transformer=dict(dropout=0.0, max_len=64),
+        recurrent=dict(embedding_size=32, hidden_size=64),
+        train=SYNTHETIC_TRAINING,
+        max_tokens=512,
+    ),
+    "grammar": Recipe(
+        transformer=dict(dropout=0.0, max_len=32),
+        recurrent=dict(embedding_size=32, hidden_size=64),
+        train=dict(SYNTHETIC_TRAINING, epochs=6),
+        max_tokens=512,
+    ),
+    # Real data of the other shapes (chapters 12-14, BENCHMARKS.md).
+    "sst2": Recipe(
+        transformer_preset="small",
+        transformer=dict(dropout=0.1, pooling="mean"),
+        recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.5),
+        train=dict(epochs=10, peak_lr=1e-3, warmup_steps=200, label_smoothing=0.0),
+        max_tokens=2048,
+    ),
+    "tweets": Recipe(
+        transformer_preset="small",
+        transformer=dict(dropout=0.1, pooling="mean"),
+        recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.5),
+        train=dict(epochs=10, peak_lr=1e-3, warmup_steps=200, label_smoothing=0.0),
+        max_tokens=2048,
+    ),
+    "csv": Recipe(
+        transformer_preset="small",
+        transformer=dict(dropout=0.1, pooling="mean"),
+        recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.5),
+        train=dict(epochs=10, peak_lr=1e-3, warmup_steps=200, label_smoothing=0.0),
+        max_tokens=2048,
+    ),
+    "ud-pos": Recipe(
+        transformer_preset="small",
+        transformer=dict(dropout=0.1),
+        recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.3),
+        train=dict(epochs=10, peak_lr=2e-3, warmup_steps=300, label_smoothing=0.0),
+        max_tokens=2048,
+    ),
+    "shakespeare": Recipe(
+        transformer_preset="small",
+        recurrent=dict(embedding_size=256, hidden_size=512, n_layers=1, dropout=0.1),
+        train=dict(epochs=5, peak_lr=1e-3, warmup_steps=200, label_smoothing=0.0),
+        max_tokens=8192,
+    ),
+    "text": Recipe(
+        transformer_preset="small",
+        transformer=dict(max_len=128),
+        recurrent=dict(embedding_size=256, hidden_size=512, n_layers=1, dropout=0.1),
+        train=dict(epochs=5, peak_lr=1e-3, warmup_steps=200, label_smoothing=0.0),
+        max_tokens=8192,
+    ),
 }
 
 
-def parse_model_name(name: str) -> tuple[str, str]:
-    """`"lstm-bahdanau"` -> ("lstm", "bahdanau"); `"gru"` -> ("gru", "none")."""
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
-    cell, _, attention = name.partition("-")
-    return cell, attention or "none"
-
-
-def model_spec(name: str, data: TaskData, recipe: Recipe, overrides: dict | None = None,
+def model_spec(name: str, data, recipe: Recipe, overrides: dict | None = None,
                match_parameters: int | None = None) -> dict:
-    """The JSON description a model is built from: family and config fields."""
-    overrides = overrides or {}
-    vocab = dict(src_vocab_size=len(data.src_vocab), tgt_vocab_size=len(data.tgt_vocab))
-    if name == "transformer":
-        preset = getattr(TransformerConfig, recipe.transformer_preset)
-        config = preset(**vocab, **{**recipe.transformer, **overrides})
-        return {"name": name, "family": "transformer", "config": config.to_dict()}
-    cell, attention = parse_model_name(name)
-    config = RecurrentConfig(**vocab, cell=cell, attention=attention, **{**recipe.recurrent, **overrides})
-    if match_parameters:
-        config = match_hidden_size(config, match_parameters)
-    return {"name": name, "family": "recurrent", "config": config.to_dict()}
+    """The JSON description a model is built from: name, family, shape and config fields.
+
+    The config is the family's preset for the recipe, sized to the task's vocabulary and outputs,
+    with the fields the name sets (cell, attention, direction), then `overrides` (`--set`).
+    """
+    shape = data.shape
+    family, named = parse_model_name(name, shape)
+    config_class, _ = BUILDERS[(family, shape)]
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    sizes = {k: v for k, v in data.model_sizes().items() if k in fields}
+    settings = {**recipe.sizes(family), **named, **(overrides or {})}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ValueError(f"{config_class.__name__}: unknown field(s) {', '.join(unknown)}; "
+                         f"expected some of {', '.join(sorted(fields - set(sizes)))}")
+    if family == "transformer":
+        config = getattr(config_class, recipe.transformer_preset)(**sizes, **settings)
+    else:
+        config = config_class(**sizes, **settings)
+    if match_parameters and family in SIZE_FIELDS:
+        config = match_size(config, match_parameters, BUILDERS[(family, shape)][1], SIZE_FIELDS[family])
+    return {"name": name, "family": family, "shape": shape, "config": config.to_dict()}
 
 
-def build_model(spec: dict) -> Seq2Seq:
-    if spec["family"] == "transformer":
-        return build_transformer(TransformerConfig.from_dict(spec["config"]))
-    return build_recurrent(RecurrentConfig.from_dict(spec["config"]))
+def _builder(spec: dict):
+    key = (spec["family"], spec.get("shape", SEQ2SEQ))  # run folders from before the shapes are seq2seq
+    if key not in BUILDERS:
+        raise ValueError(f"unknown model family {key[0]!r} for shape {key[1]!r} in the run's description")
+    return BUILDERS[key]
+
+
+def build_model(spec: dict) -> nn.Module:
+    """The model a spec describes, freshly initialised."""
+    config_class, factory = _builder(spec)
+    return factory(config_class.from_dict(spec["config"]))
+
+
+def config_of(spec: dict):
+    """The config object of a spec (validated)."""
+    return _builder(spec)[0].from_dict(spec["config"])
 
 
 def recipe_train_config(recipe: Recipe, overrides: dict) -> TrainConfig:
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"unknown training settings {unknown}: expected some of {sorted(known)}")
+        raise ValueError(f"unknown training setting(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
     return TrainConfig(**{**recipe.train, **overrides})
 
 
@@ -121,20 +273,22 @@ def count_recurrent_parameters(config: RecurrentConfig) -> int:
         return count_parameters(build_recurrent(config))
 
 
-def match_hidden_size(config: RecurrentConfig, target_parameters: int) -> RecurrentConfig:
-    """`config` with the hidden size whose parameter count comes closest to `target_parameters`.
+def match_size(config, target_parameters: int, build, size_field: str = "hidden_size"):
+    """`config` with the size whose parameter count comes closest to `target_parameters`.
 
     Everything else (embedding size, layers, attention) stays as configured, so two model
-    families can be compared at (nearly) equal size. The count grows with hidden_size, so a
-    bisection finds the two neighbours around the target; the closer one wins.
+    families can be compared at (nearly) equal size. The count grows with the size, so a
+    bisection finds the two neighbours around the target; the closer one wins. A size that a
+    bidirectional model splits over two directions stays even. `build` is the factory of the config.
     """
-    step = 2 if config.bidirectional_encoder else 1
+    step = 2 if getattr(config, "bidirectional_encoder", False) or getattr(config, "bidirectional", False) else 1
 
     def count(units: int) -> int:
-        return count_recurrent_parameters(dataclasses.replace(config, hidden_size=step * units))
+        with torch.device("meta"):
+            return count_parameters(build(dataclasses.replace(config, **{size_field: step * units})))
 
     if count(1) >= target_parameters:
-        return dataclasses.replace(config, hidden_size=step)
+        return dataclasses.replace(config, **{size_field: step})
     low, high = 1, 2
     while count(high) < target_parameters:
         low, high = high, 2 * high
@@ -142,4 +296,9 @@ def match_hidden_size(config: RecurrentConfig, target_parameters: int) -> Recurr
         middle = (low + high) // 2
         low, high = (middle, high) if count(middle) < target_parameters else (low, middle)
     best = min((low, high), key=lambda units: abs(count(units) - target_parameters))
-    return dataclasses.replace(config, hidden_size=step * best)
+    return dataclasses.replace(config, **{size_field: step * best})
+
+
+def match_hidden_size(config: RecurrentConfig, target_parameters: int) -> RecurrentConfig:
+    """A recurrent seq2seq config with the hidden size whose parameter count is closest to the target."""
+    return match_size(config, target_parameters, build_recurrent)

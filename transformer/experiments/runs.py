@@ -2,22 +2,67 @@
 
 A run folder holds everything needed to use the model later:
 
-    config.json       task, task options, model family and config, training recipe
+    config.json       task, task options, model family and config, training recipe, codecs
     checkpoint_best.pt / checkpoint_last.pt   weights (+ optimizer and loop state in _last, for --resume)
     history.json      one record per epoch      metrics.json   test scores after training
-    curves.png        learning curves
+    curves.png        learning curves           split.json     which rows of the data each split holds
+                                                               (for data with no official split)
+
+The folder's promises: a run is never destroyed or mixed with another by accident (training into
+a folder that holds a run is refused unless asked to resume it, or to start over with `force`);
+every file is written atomically (a temporary file renamed over the old one); an interrupted run
+resumes to exactly the result of an uninterrupted one (see `transformer.train`).
 """
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
-from transformer.experiments.evaluate import evaluate_split
-from transformer.experiments.recipes import RECIPES, build_model, model_spec, recipe_train_config
-from transformer.interface import Seq2Seq, count_parameters
-from transformer.tasks import TaskData, load_task, make_batches
-from transformer.train import TrainConfig, load_checkpoint, pick_device, seed_everything, train
+from transformer.checkpoint import load_checkpoint, write_json
+from transformer.experiments.evaluate import evaluate_split, evaluated_splits
+from transformer.experiments.recipes import RECIPES, Recipe, build_model, check_model, config_of, model_spec, recipe_train_config
+from transformer.interface import CLASSIFICATION, SEQ2SEQ, count_parameters
+from transformer.tasks import load_task, task_shape
+from transformer.tasks.registry import check_task_options
+from transformer.train import TrainConfig, pick_device, seed_everything, train
+
+RUN_FILES = ("config.json", "checkpoint_best.pt", "checkpoint_last.pt", "history.json", "metrics.json", "curves.png",
+             "split.json")
+
+
+def holds_a_run(run_dir: Path) -> bool:
+    """True if `run_dir` holds any file a run writes."""
+    return any((Path(run_dir) / name).exists() for name in RUN_FILES)
+
+
+def prepare_run_dir(run_dir: Path, force: bool) -> None:
+    """Refuse a folder that holds a run, unless `force`, which removes that run's files first."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(f"run folder {run_dir}: expected a folder, got a file")
+    if holds_a_run(run_dir):
+        if not force:
+            raise ValueError(f"{run_dir} already holds a run: continue it with `transformer train --resume {run_dir}`, "
+                             "or start over in it with --force (or choose another --run-dir)")
+        for name in RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def check_positions(spec: dict, data) -> None:
+    """Refuse a model whose positions cannot cover the task's longest sequence (before training)."""
+    config = config_of(spec)
+    max_len = getattr(config, "max_len", None)
+    if max_len is None:
+        return
+    needed = data.longest() + (1 if spec["shape"] in (SEQ2SEQ, CLASSIFICATION) else 0)  # EOS / BOS, or [CLS]
+    if spec["shape"] == CLASSIFICATION and getattr(config, "pooling", None) != "first":
+        needed -= 1
+    if max_len < needed:
+        raise ValueError(f"max_len={max_len} is too short for {data.name}: its longest sequence needs {needed} "
+                         f"positions (set max_len >= {needed})")
 
 
 def train_run(
@@ -31,83 +76,122 @@ def train_run(
     max_tokens: int | None = None,
     match_parameters: int | None = None,
     resume: bool = False,
+    force: bool = False,
     progress: bool = True,
     log=print,
-    data: TaskData | None = None,
+    data=None,
 ) -> dict:
-    """Train one model on one task into `run_dir`; evaluate the best checkpoint on the test split.
+    """Train one model on one task into `run_dir`; evaluate the best checkpoint on the test split(s).
 
-    With `resume`, every setting comes from `run_dir/config.json` and training continues from
-    `checkpoint_last.pt`. Returns the run's summary (also written to `metrics.json`).
+    With `resume`, every setting comes from `run_dir/config.json` (only `train_overrides` of
+    `epochs` may extend the run) and training continues from `checkpoint_last.pt`. Returns the
+    run's summary (also written to `metrics.json`), or `{"interrupted": True, ...}` after Ctrl-C.
     """
     run_dir = Path(run_dir)
     if resume:
-        config_path = run_dir / "config.json"
-        if not config_path.exists():
-            raise FileNotFoundError(f"--resume: expected {config_path} from an earlier run, found none")
-        saved = json.loads(config_path.read_text())
-        task, model_name = saved["task"], saved["model"]["name"]
-        task_options, max_tokens = saved["task_options"], saved["max_tokens"]
-        train_config = TrainConfig(**{**saved["train"], "betas": tuple(saved["train"]["betas"])})
-        data = data or load_task(task, **task_options)
-        spec = saved["model"]
+        meta, data = _resume_settings(run_dir, train_overrides or {}, data)
+        spec, train_config = meta["model"], TrainConfig(**{**meta["train"], "betas": tuple(meta["train"]["betas"])})
+        task, model_name, max_tokens = meta["task"], spec["name"], meta["max_tokens"]
     else:
         if task not in RECIPES:
             raise ValueError(f"unknown task {task!r}: expected one of {', '.join(RECIPES)}")
+        check_model(model_name, task_shape(task), f"task {task!r}")
         recipe = RECIPES[task]
         task_options = {**recipe.task_options, **(task_options or {})}
-        data = data or load_task(task, **task_options)
-        spec = model_spec(model_name, data, recipe, model_overrides, match_parameters)
+        check_task_options(task, task_options)
         train_config = recipe_train_config(recipe, train_overrides or {})
-        max_tokens = max_tokens or recipe.max_tokens
+        max_tokens = recipe.max_tokens if max_tokens is None else max_tokens
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise ValueError(f"batch tokens: expected a positive integer, got {max_tokens!r}")
+        prepare_run_dir(run_dir, force)
+        data = data if data is not None else load_task(task, **task_options)
+        spec = model_spec(model_name, data, recipe, model_overrides, match_parameters)
+        check_positions(spec, data)
+        meta = {"task": task, "shape": data.shape, "task_options": task_options, "model": spec,
+                "train": dataclasses.asdict(train_config), "max_tokens": max_tokens, "codecs": data.codecs()}
     seed_everything(train_config.seed)  # the initial weights too come from the run's seed
     model = build_model(spec)
-    n_parameters = count_parameters(model)
-    meta = {"task": task, "task_options": task_options, "model": spec, "train": dataclasses.asdict(train_config),
-            "max_tokens": max_tokens, "source": data.source.to_dict(), "target": data.target.to_dict(),
-            "parameters": n_parameters}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
-    log(f"{model_name} on {task}: {n_parameters:,} parameters, {len(data.train):,} training pairs, run folder {run_dir}")
+    meta["parameters"] = count_parameters(model)
+    if not resume:
+        write_json(run_dir / "config.json", meta)
+        if "split_rows" in data.options:
+            write_json(run_dir / "split.json", data.options["split_rows"])
+    log(f"{model_name} on {task} ({data.shape}): {meta['parameters']:,} parameters, {len(data.train):,} training "
+        f"{'tokens' if data.shape == 'language_model' else 'examples'}, run folder {run_dir}")
 
-    valid_batches = make_batches(data.valid, max_tokens=max_tokens)
+    valid_batches = data.batches("valid", max_tokens)
     seed = train_config.seed
 
     def train_batches(epoch: int):
-        return make_batches(data.train, max_tokens=max_tokens, shuffle=True, seed=seed + epoch)
+        return data.batches("train", max_tokens, shuffle=True, seed=seed + epoch)
 
     def report(epoch: int, record: dict) -> None:
+        main = next(k for k in ("valid_accuracy", "valid_token_accuracy", "valid_bits_per_token") if k in record)
+        rate = next(k for k in record if k.endswith("_per_second"))
         log(f"  epoch {epoch:>2}: train loss {record['train_loss']:.3f}, valid loss {record['valid_loss']:.3f}, "
-            f"valid token accuracy {record['valid_token_accuracy']:.3f}, {record['tokens_per_second']:,.0f} tgt tok/s")
+            f"{main.replace('_', ' ')} {record[main]:.3f}, {record[rate]:,.0f} {rate.split('_')[0]}/s "
+            f"({record['seconds']:.0f} s)")
 
     started = time.perf_counter()
     history = train(model, train_batches, valid_batches, train_config, run_dir=run_dir, resume=resume,
-                    meta=meta, progress=progress, on_epoch=report)
+                    meta=meta, progress=progress, on_epoch=report, log=log)
     seconds = time.perf_counter() - started
     if history.interrupted:
-        log(f"interrupted: checkpoint saved; continue with `transformer train --resume {run_dir}`")
-        return {"interrupted": True, "run_dir": str(run_dir)}
-    _plot_curves(run_dir, model_name, history.epochs)
+        log(f"interrupted: the run is saved; continue it with `transformer train --resume {run_dir}`")
+        return {"interrupted": True, "run_dir": str(run_dir), "task": task, "model": model_name}
+    _plot_curves(run_dir, model_name, task, history.epochs)
     model.load_state_dict(load_checkpoint(run_dir / "checkpoint_best.pt")["model"])
-    summary = {"task": task, "model": model_name, "parameters": n_parameters,
+    summary = {"task": task, "shape": data.shape, "model": model_name, "parameters": meta["parameters"],
                "train_seconds": sum(r["seconds"] for r in history.epochs), "wall_seconds": seconds,
                "best_epoch": history.best_epoch, "history": history.epochs}
-    for split in [s for s in ("test", "test_long") if s in data.splits]:
-        summary[split] = evaluate_split(model, data, split, RECIPES[task].decode_extra)
-    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    recipe = RECIPES.get(task, Recipe())
+    for split in evaluated_splits(data):
+        summary[split] = evaluate_split(model, data, split, recipe.decode_extra, log=log)
+    write_json(run_dir / "metrics.json", summary)
     return summary
 
 
-def load_run(run_dir: Path, checkpoint: str = "checkpoint_best.pt") -> tuple[Seq2Seq, dict]:
-    """The trained model of a run folder (on the best device) and its meta data."""
-    from transformer.tasks import TextCodec
+def _resume_settings(run_dir: Path, overrides: dict, data) -> tuple[dict, object]:
+    """The saved run's description, with `epochs` extended if asked, and its data."""
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"--resume: expected {config_path} from an earlier run, found none")
+    try:
+        meta = json.loads(config_path.read_text(encoding="utf-8"))
+        meta["task"], meta["model"]["name"], meta["train"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{config_path}: not a run description written by `transformer train`") from None
+    refused = sorted(set(overrides) - {"epochs", "device"})
+    if refused:
+        raise ValueError(f"--resume continues a run with its own settings; only --epochs and --device may change, "
+                         f"got {', '.join(refused)}")
+    if "epochs" in overrides:
+        done = len(json.loads((run_dir / "history.json").read_text())["epochs"]) if (run_dir / "history.json").exists() else 0
+        if overrides["epochs"] < done:
+            raise ValueError(f"--resume --epochs {overrides['epochs']}: the run has already trained {done} epochs")
+    meta["train"] = {**meta["train"], **overrides}
+    meta.setdefault("shape", meta["model"].get("shape", SEQ2SEQ))
+    meta["model"].setdefault("shape", meta["shape"])
+    data = data if data is not None else load_task(meta["task"], **meta["task_options"])
+    if overrides:
+        write_json(config_path, meta)
+    return meta, data
+
+
+def load_run(run_dir: Path, checkpoint: str = "checkpoint_best.pt", device: str = "auto") -> tuple:
+    """The trained model of a run folder (on the best device, in eval mode) and its meta data.
+
+    The meta data gains the codecs rebuilt from their descriptions ("source_codec" and, for
+    seq2seq, "target_codec"; "labels", "tags", "chars" for the other shapes).
+    """
+    from transformer.tasks import Labels, TextCodec, Vocabulary
 
     path = Path(run_dir) / checkpoint
     if not path.exists():
         raise FileNotFoundError(f"expected a checkpoint at {path}: is {run_dir} a finished run folder?")
     payload = load_checkpoint(path)
     meta = payload["meta"]
-    if "model" not in meta:
+    if "model" not in meta or "name" not in meta.get("model", {}):
         raise ValueError(f"{path}: no model description inside; it was not written by `transformer train`")
     model = build_model(meta["model"])
     try:
@@ -115,13 +199,28 @@ def load_run(run_dir: Path, checkpoint: str = "checkpoint_best.pt") -> tuple[Seq
     except RuntimeError as error:
         first = str(error).strip().splitlines()
         raise ValueError(f"{path}: the weights do not fit the model its config describes ({first[-1].strip()})") from None
-    meta["source_codec"] = TextCodec.from_dict(meta["source"])
-    meta["target_codec"] = TextCodec.from_dict(meta["target"])
-    return model.to(pick_device()).eval(), meta
+    codecs = meta.get("codecs") or {"source": meta["source"], "target": meta["target"]}  # older run folders
+    meta["shape"] = meta.get("shape", meta["model"].get("shape", SEQ2SEQ))
+    meta["source_codec"] = TextCodec.from_dict(codecs["source"])
+    if "target" in codecs:
+        meta["target_codec"] = TextCodec.from_dict(codecs["target"])
+    for name in ("labels", "tags"):
+        if name in codecs:
+            meta[name] = Labels.from_dict(codecs[name])
+    if "chars" in codecs:
+        meta["chars"] = Vocabulary.from_dict(codecs["chars"])
+    return model.to(pick_device(device)).eval(), meta
 
 
-def _plot_curves(run_dir: Path, name: str, records: list[dict]) -> None:
+def _plot_curves(run_dir: Path, name: str, task: str, records: list[dict]) -> None:
     from transformer.plotting.save import save_figure_to
     from transformer.plotting.training import plot_learning_curves
 
-    save_figure_to(plot_learning_curves({name: records}), Path(run_dir) / "curves.png")
+    metric = next(m for m in ("valid_accuracy", "valid_token_accuracy", "valid_bits_per_token") if m in records[0])
+    figure = plot_learning_curves({name: records}, ("train_loss", "valid_loss", metric), title=f"{task}: learning curves")
+    save_figure_to(figure, Path(run_dir) / "curves.png")
+
+
+def remove_run(run_dir: Path) -> None:
+    """Delete a run folder (used by the tests and `compare --force`)."""
+    shutil.rmtree(run_dir, ignore_errors=True)

@@ -35,6 +35,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
+from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
 from transformer.interface import DecoderState, Seq2Seq
 from transformer.rnn.attention import BahdanauAttention, LuongAttention
 from transformer.rnn.cells import CELLS, State
@@ -64,21 +65,14 @@ class RecurrentConfig:
     tgt_pad_id: int = 0
 
     def __post_init__(self):
+        check_fields(self)
+        check_positive(self, "src_vocab_size", "tgt_vocab_size", "embedding_size", "hidden_size", "n_layers",
+                       "attention_size")
+        check_choice(self, "cell", sorted(CELLS))
+        check_choice(self, "attention", ATTENTION)
+        check_choice(self, "score", LuongAttention.SCORES)
+        check_fraction(self, "dropout")
         name = type(self).__name__
-        for field in ("src_vocab_size", "tgt_vocab_size", "embedding_size", "hidden_size", "n_layers"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}.{field}: expected a positive integer, got {value!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"{name}.cell: expected one of {sorted(CELLS)}, got {self.cell!r}")
-        if self.attention not in ATTENTION:
-            raise ValueError(f"{name}.attention: expected one of {list(ATTENTION)}, got {self.attention!r}")
-        if self.score not in LuongAttention.SCORES:
-            raise ValueError(f"{name}.score: expected one of {list(LuongAttention.SCORES)}, got {self.score!r}")
-        if self.attention_size is not None and (not isinstance(self.attention_size, int) or self.attention_size < 1):
-            raise ValueError(f"{name}.attention_size: expected a positive integer or None, got {self.attention_size!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"{name}.dropout: expected a value in [0, 1), got {self.dropout}")
         if self.bidirectional_encoder and self.hidden_size % 2:
             raise ValueError(
                 f"{name}: a bidirectional encoder splits hidden_size over two directions, "
@@ -125,14 +119,13 @@ class RecurrentConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "RecurrentConfig":
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"RecurrentConfig: unknown fields {unknown}")
-        return cls(**values)
+        return from_dict(cls, values)
 
 
 class RecurrentSeq2Seq(Seq2Seq):
     """Encoder RNN -> decoder RNN (-> attention), with the Transformer's interface."""
+
+    max_len = None  # no table of positions: any length can be read and written
 
     def __init__(self, *, src_vocab_size: int, tgt_vocab_size: int, cell: str, embedding_size: int,
                  hidden_size: int, n_layers: int, dropout: float, attention: str, score: str,

@@ -63,13 +63,10 @@ class Batch:
         return Batch(*(t.to(device) for t in (self.src, self.tgt_in, self.tgt_out, self.indices)))
 
 
-def _pad(rows: list[list[int]]) -> Tensor:
-    width = max(len(row) for row in rows)
-    return torch.tensor([row + [PAD] * (width - len(row)) for row in rows], dtype=torch.long)
 
 
 # exercise(tokens): src = x + [EOS], tgt_in = [BOS] + y, tgt_out = y + [EOS], each list of rows
-#   right-padded with PAD by _pad; indices default to 0..n-1. Refuse an empty list ("at least one
+#   right-padded with PAD by pad_rows; indices default to 0..n-1. Refuse an empty list ("at least one
 #   pair") and a pair holding PAD ("PAD id 0") with one-line ValueErrors.
 def make_batch(pairs: Sequence[Pair], indices: Sequence[int] | None = None) -> Batch:
     """Pad `pairs` into one batch; `indices` (default 0..n-1) say where each pair came from."""
@@ -80,9 +77,9 @@ def make_batch(pairs: Sequence[Pair], indices: Sequence[int] | None = None) -> B
             raise ValueError(f"make_batch: a pair holds the PAD id {PAD} inside its tokens: {(x, y)}")
     indices = list(range(len(pairs))) if indices is None else list(indices)
     return Batch(
-        src=_pad([[*x, EOS] for x, _ in pairs]),
-        tgt_in=_pad([[BOS, *y] for _, y in pairs]),
-        tgt_out=_pad([[*y, EOS] for _, y in pairs]),
+        src=pad_rows([[*x, EOS] for x, _ in pairs]),
+        tgt_in=pad_rows([[BOS, *y] for _, y in pairs]),
+        tgt_out=pad_rows([[*y, EOS] for _, y in pairs]),
         indices=torch.tensor(indices, dtype=torch.long),
     )
 
@@ -90,6 +87,56 @@ def make_batch(pairs: Sequence[Pair], indices: Sequence[int] | None = None) -> B
 def batch_cost(pairs: Sequence[Pair]) -> int:
     """Padded size of a batch of `pairs`: rows x the longer of src_seq and tgt_seq."""
     return len(pairs) * max(max(len(x), len(y)) + 1 for x, y in pairs)
+
+
+def length_groups(
+    widths: Sequence[int],
+    sort_keys: Sequence | None = None,
+    max_tokens: int | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    sort_by_length: bool = True,
+) -> list[list[int]]:
+    """Cut items 0..n-1 into groups (batches) of similar length; every item lands in exactly one.
+
+    `widths[i]` is how wide item i's padded row is; a group costs rows x its widest row. A group
+    holds at most `batch_size` items and costs at most `max_tokens` (a single item wider than that
+    goes alone); give one limit or both. With `sort_by_length` the items are ordered by
+    `sort_keys[i]` (default: the width) before they are cut, so neighbours in a group have similar
+    lengths and little padding. `shuffle` mixes the items before that (stable) sort, so items of
+    equal length meet different partners, and then mixes the order of the groups. The same `seed`
+    gives the same groups; for training pass `seed + epoch`. Every task shape batches with this.
+    """
+    if max_tokens is None and batch_size is None:
+        raise ValueError("make_batches: expected max_tokens or batch_size (or both), got neither")
+    for name, value in (("max_tokens", max_tokens), ("batch_size", batch_size)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"make_batches: expected positive limits (integers >= 1), got {name}={value!r}")
+    keys = widths if sort_keys is None else sort_keys
+    rng = random.Random(seed)
+    order = list(range(len(widths)))
+    if shuffle:
+        rng.shuffle(order)
+    if sort_by_length:
+        order.sort(key=lambda i: keys[i])
+    groups: list[list[int]] = []
+    group: list[int] = []
+    width = 0  # widest padded row in `group`
+    for i in order:
+        new_width = max(width, widths[i])
+        too_many = batch_size is not None and len(group) + 1 > batch_size
+        too_big = max_tokens is not None and (len(group) + 1) * new_width > max_tokens
+        if group and (too_many or too_big):
+            groups.append(group)
+            group, new_width = [], widths[i]
+        group.append(i)
+        width = new_width
+    if group:
+        groups.append(group)
+    if shuffle:
+        rng.shuffle(groups)
+    return groups
 
 
 def make_batches(
@@ -110,31 +157,13 @@ def make_batches(
     of equal length meet different partners, and then mixes the order of the batches.
     The same `seed` gives the same batches; for training pass `seed + epoch`.
     """
-    if max_tokens is None and batch_size is None:
-        raise ValueError("make_batches: expected max_tokens or batch_size (or both), got neither")
-    if max_tokens is not None and max_tokens < 1 or batch_size is not None and batch_size < 1:
-        raise ValueError(f"make_batches: expected positive limits, got max_tokens={max_tokens}, batch_size={batch_size}")
-    rng = random.Random(seed)
-    order = list(range(len(pairs)))
-    if shuffle:
-        rng.shuffle(order)
-    if sort_by_length:
-        order.sort(key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
-    groups: list[list[int]] = []
-    group: list[int] = []
-    width = 0  # longest padded row (source + EOS or target + BOS) in `group`
-    for i in order:
-        x, y = pairs[i]
-        new_width = max(width, len(x) + 1, len(y) + 1)
-        too_many = batch_size is not None and len(group) + 1 > batch_size
-        too_big = max_tokens is not None and (len(group) + 1) * new_width > max_tokens
-        if group and (too_many or too_big):
-            groups.append(group)
-            group, new_width = [], max(len(x), len(y)) + 1
-        group.append(i)
-        width = new_width
-    if group:
-        groups.append(group)
-    if shuffle:
-        rng.shuffle(groups)
+    widths = [max(len(x), len(y)) + 1 for x, y in pairs]  # source + EOS, or BOS + target
+    keys = [(len(x), len(y)) for x, y in pairs]
+    groups = length_groups(widths, keys, max_tokens, batch_size, shuffle, seed, sort_by_length)
     return [make_batch([pairs[i] for i in g], g) for g in groups]
+
+
+def pad_rows(rows: Sequence[Sequence[int]], width: int | None = None, value: int = PAD) -> Tensor:
+    """Right-pad lists of ids to one width (default: the longest) as a (rows, width) long tensor."""
+    width = max((len(row) for row in rows), default=0) if width is None else width
+    return torch.tensor([list(row) + [value] * (width - len(row)) for row in rows], dtype=torch.long)

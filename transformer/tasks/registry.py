@@ -1,48 +1,36 @@
-"""One entry point for every task: `load_task(name, **options) -> TaskData`.
+"""One entry point for every task: `load_task(name, **options)`, and the shape each task has.
 
-Chapter: walkthrough/01_tokens_and_batches.md.
+Chapter: walkthrough/01_tokens_and_batches.md (and 12-14 for the other shapes).
 
-Whatever the task (copy, reverse, numbers, multi30k, pairs), training, decoding and scoring see
-the same thing: encoded (source ids, target ids) pairs per split, the raw source and reference
-text per split, and a `TextCodec` per side (tokenizer + vocabulary) that turns text into ids
-and ids back into text. A checkpoint stores `codec.to_dict()` for each side, and that is all
-a trained model needs to translate new text.
+Every task declares its shape (`TASK_SHAPES`): `seq2seq` (copy, reverse, numbers, multi30k,
+pairs), `classification` (sorted, sst2, tweets, csv), `tagging` (running-max, ud-pos) or
+`language_model` (grammar, shakespeare, text). Whatever the shape, the data it loads offers the
+same few things to training, evaluation and the run folder: `splits` of encoded examples,
+`batches(split, max_tokens, shuffle, seed)`, `model_sizes()` (the vocabulary and output sizes a
+model is built with), `codecs()` (what a run folder stores to read new input and write output)
+and `longest()` (the longest sequence, which a model's positions must cover).
+
+For sequence-to-sequence tasks, `TaskData` holds encoded (source ids, target ids) pairs per
+split, the raw source and reference text per split, and a `TextCodec` per side (tokenizer +
+vocabulary) that turns text into ids and ids back into text.
 """
 
 import inspect
-from pathlib import Path
+import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from transformer.tasks.batching import Pair
+from transformer.configs import _matches
+from transformer.tasks.batching import Batch, Pair, make_batches
+from transformer.tasks.classification import load_csv, load_sorted, load_sst2, load_tweets
 from transformer.tasks.copy import copy_sequences, copy_text_pairs, copy_vocabulary
 from transformer.tasks.numbers import number_splits, number_text_pairs
-from transformer.tasks.tokenize import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer, get_tokenizer
+from transformer.tasks.codec import TextCodec
+from transformer.tasks.language import load_grammar, load_shakespeare, load_text
+from transformer.tasks.tagging import load_running_max, load_ud_pos
+from transformer.tasks.tokenize import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
 from transformer.tasks.translation import load_multi30k, read_pairs_file, split_pairs
 from transformer.tasks.vocab import Vocabulary
-
-
-@dataclass(frozen=True)
-class TextCodec:
-    """Text <-> ids for one side of a task: a tokenizer and a vocabulary."""
-
-    tokenizer: Tokenizer
-    vocab: Vocabulary
-
-    def encode(self, text: str) -> list[int]:
-        """Ids of the tokens of `text` (unknown ones UNK), without specials."""
-        return self.vocab.encode(self.tokenizer.tokenize(text))
-
-    def decode(self, ids) -> str:
-        """Text of `ids`: PAD and BOS dropped, cut at the first EOS, detokenized."""
-        return self.tokenizer.detokenize(self.vocab.decode(ids))
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable; `TextCodec.from_dict` rebuilds the codec."""
-        return {"tokenizer": self.tokenizer.name, "vocab": self.vocab.to_dict()}
-
-    @classmethod
-    def from_dict(cls, state: dict) -> "TextCodec":
-        return cls(get_tokenizer(state["tokenizer"]), Vocabulary.from_dict(state["vocab"]))
 
 
 @dataclass
@@ -61,6 +49,20 @@ class TaskData:
     source: TextCodec
     target: TextCodec
     options: dict = field(default_factory=dict)
+    shape = "seq2seq"
+
+    def batches(self, split: str, max_tokens: int, shuffle: bool = False, seed: int = 0) -> list[Batch]:
+        return make_batches(self.splits[split], max_tokens=max_tokens, shuffle=shuffle, seed=seed)
+
+    def model_sizes(self) -> dict:
+        return {"src_vocab_size": len(self.source.vocab), "tgt_vocab_size": len(self.target.vocab)}
+
+    def codecs(self) -> dict:
+        return {"source": self.source.to_dict(), "target": self.target.to_dict()}
+
+    def longest(self) -> int:
+        """The longest source or target of any split, in tokens (without EOS or BOS)."""
+        return max(max(len(x), len(y)) for pairs in self.splits.values() for x, y in pairs)
 
     @property
     def train(self) -> list[Pair]:
@@ -170,8 +172,29 @@ TASK_LOADERS = {
     "numbers": _numbers_task,
     "multi30k": _multi30k_task,
     "pairs": _pairs_task,
+    "sorted": load_sorted,
+    "sst2": load_sst2,
+    "tweets": load_tweets,
+    "csv": load_csv,
+    "running-max": load_running_max,
+    "ud-pos": load_ud_pos,
+    "grammar": load_grammar,
+    "shakespeare": load_shakespeare,
+    "text": load_text,
+}
+TASK_SHAPES = {
+    "copy": "seq2seq", "reverse": "seq2seq", "numbers": "seq2seq", "multi30k": "seq2seq", "pairs": "seq2seq",
+    "sorted": "classification", "sst2": "classification", "tweets": "classification", "csv": "classification",
+    "running-max": "tagging", "ud-pos": "tagging",
+    "grammar": "language_model", "shakespeare": "language_model", "text": "language_model",
 }
 TASKS = tuple(TASK_LOADERS)
+
+
+def task_shape(name: str) -> str:
+    """The shape of task `name`: seq2seq, classification, tagging or language_model."""
+    _loader(name)
+    return TASK_SHAPES[name]
 
 
 def task_options(name: str) -> dict:
@@ -186,14 +209,30 @@ def _loader(name: str):
     return TASK_LOADERS[name]
 
 
-def load_task(name: str, **options) -> TaskData:
-    """Load task `name` ("copy", "reverse", "numbers", "multi30k", "pairs") with its options."""
-    loader = _loader(name)
-    accepted = task_options(name)
-    unknown = sorted(set(options) - set(accepted))
+def check_task_options(name: str, options: dict) -> None:
+    """Refuse, in one line, an option the task does not take, a missing one, or a value of the wrong type."""
+    parameters = inspect.signature(_loader(name)).parameters
+    unknown = sorted(set(options) - set(parameters))
     if unknown:
-        raise ValueError(f"task {name!r}: unknown option(s) {', '.join(unknown)}; it accepts {', '.join(accepted)}")
-    missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in options]
+        raise ValueError(f"task {name!r}: unknown option(s) {', '.join(unknown)}; it accepts {', '.join(parameters)}")
+    missing = [k for k, p in parameters.items() if p.default is inspect.Parameter.empty and k not in options]
     if missing:
         raise ValueError(f"task {name!r}: missing option(s) {', '.join(missing)}")
-    return loader(**options)
+    hints = typing.get_type_hints(_loader(name))
+    for key, value in options.items():
+        if key in hints and not _matches(value, hints[key]):
+            raise ValueError(f"task {name!r}: option {key} expects {_type_name(hints[key])}, got {value!r}")
+
+
+def _type_name(annotation) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null",
+             Path: "a path"}
+    options = typing.get_args(annotation) or (annotation,)
+    return " or ".join(names.get(option, str(option)) for option in options)
+
+
+def load_task(name: str, **options):
+    """Load task `name` (see TASKS) with its options: a `TaskData`, `ClassificationData`,
+    `TaggingData` or `LanguageModelData` by the task's shape."""
+    check_task_options(name, options)
+    return _loader(name)(**options)

@@ -3,7 +3,7 @@
 Chapter: walkthrough/01_tokens_and_batches.md.
 
 Every tokenizer here is *reversible*: `detokenize(tokenize(text)) == normalize_whitespace(text)`
-(runs of whitespace become one space, none at the ends). That is what lets a translation model's
+(runs of whitespace become one space, none at the ends; `TextCharTokenizer` keeps the text exactly). That is what lets a translation model's
 output be turned back into ordinary text and scored by sacreBLEU against the raw references,
 instead of against a tokenized copy that would flatter or punish the model depending on how
 its tokenizer and the metric's agree.
@@ -14,6 +14,8 @@ its tokenizer and the metric's agree.
   "forty-two" -> `forty ￭-￭ two`, "(a)" -> `(￭ a ￭)`. Words never carry a joiner, so "dog"
   is one vocabulary entry wherever it stands.
 * `CharTokenizer` ("char"): one token per character, a space included.
+* `TextCharTokenizer` ("text-char"): one token per character with the text's whitespace and line
+  breaks untouched, for character-level language models.
 * `WhitespaceTokenizer` ("whitespace"): tokens are what lies between spaces; for symbol
   sequences such as the copy task's `c a e b`.
 
@@ -95,6 +97,19 @@ class CharTokenizer:
         return "".join(tokens)
 
 
+class TextCharTokenizer:
+    """One token per character, whitespace and line breaks kept as they are: for language models,
+    whose text's layout (Shakespeare's verse lines) is part of what they learn."""
+
+    name = "text-char"
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(text)
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        return "".join(tokens)
+
+
 class WhitespaceTokenizer:
     """Tokens are the pieces between whitespace: for symbol sequences like `c a e b`."""
 
@@ -107,7 +122,7 @@ class WhitespaceTokenizer:
         return " ".join(tokens)
 
 
-TOKENIZERS = {cls.name: cls for cls in (WordTokenizer, CharTokenizer, WhitespaceTokenizer)}
+TOKENIZERS = {cls.name: cls for cls in (WordTokenizer, CharTokenizer, TextCharTokenizer, WhitespaceTokenizer)}
 
 
 def get_tokenizer(name: str) -> Tokenizer:

@@ -119,3 +119,62 @@ class Vocabulary:
         if list(state.get("specials", [])) != list(SPECIALS):
             raise ValueError(f"Vocabulary.from_dict: expected specials {list(SPECIALS)}, got {state.get('specials')}")
         return cls(state["tokens"])
+
+
+class Labels:
+    """Class or tag names <-> ids 0..n-1: an output vocabulary, with no special entries.
+
+    A classifier's classes ("negative", "positive") and a tagger's tags ("NOUN", "VERB", ...)
+    are what a model outputs, never what it reads, so they need no padding or unknown entry:
+    id i is the i-th name, in the order given (sorted when built from data, so the ids never
+    depend on the order of the data).
+    """
+
+    def __init__(self, names: Sequence[str]):
+        names = list(names)
+        if not names:
+            raise ValueError("Labels: expected at least one name, got none")
+        if len(set(names)) != len(names):
+            repeated = sorted(t for t, n in Counter(names).items() if n > 1)
+            raise ValueError(f"Labels: expected distinct names, got repeats {repeated[:5]}")
+        self._names = names
+        self._ids = {name: i for i, name in enumerate(names)}
+
+    @classmethod
+    def build(cls, labels: Iterable[str]) -> "Labels":
+        """The sorted distinct labels seen (in the training split)."""
+        return cls(sorted(set(labels)))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._ids
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Labels) and self._names == other._names
+
+    def __repr__(self) -> str:
+        return f"Labels({', '.join(self._names[:8])}{' ...' if len(self) > 8 else ''})"
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def id(self, name: str) -> int:
+        """The id of `name`; a name never seen in training is refused with one line."""
+        if name not in self._ids:
+            raise ValueError(f"unknown label {name!r}: expected one of {', '.join(self._names[:20])}")
+        return self._ids[name]
+
+    def name(self, id: int) -> str:
+        if not 0 <= int(id) < len(self._names):
+            raise ValueError(f"Labels.name: expected an id in [0, {len(self)}), got {id}")
+        return self._names[int(id)]
+
+    def to_dict(self) -> dict:
+        return {"labels": list(self._names)}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "Labels":
+        return cls(state["labels"])

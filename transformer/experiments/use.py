@@ -1,0 +1,73 @@
+"""Using a trained run on new text: classify sentences, tag words.
+
+(Translating is `transformer.experiments.evaluate.translate_texts`.) Each function loads the run
+folder, reads the raw text with the run's own codec, and refuses a run of another shape.
+"""
+
+from pathlib import Path
+
+import torch
+
+from transformer.experiments.runs import load_run
+from transformer.interface import CLASSIFICATION, TAGGING
+from transformer.tasks import JOINER, WordTokenizer
+from transformer.tasks.batching import pad_rows
+from transformer.tasks.tagging import encode_words
+
+
+def _load(run_dir: Path, shape: str, command: str):
+    model, meta = load_run(run_dir)
+    if meta["shape"] != shape:
+        raise ValueError(f"{command}: {run_dir} holds a {meta['shape']} model; {command} takes a {shape} run")
+    return model, meta
+
+
+def _non_empty(texts: list[str], command: str) -> list[str]:
+    texts = [t.strip() for t in texts]
+    if not texts or any(not t for t in texts):
+        raise ValueError(f"{command}: expected non-empty text, got an empty line")
+    return texts
+
+
+@torch.no_grad()
+def classify_texts(run_dir: Path, texts: list[str]) -> list[tuple[str, float]]:
+    """The predicted class of each text and its probability under the model."""
+    model, meta = _load(run_dir, CLASSIFICATION, "classify")
+    codec, labels = meta["source_codec"], meta["labels"]
+    if meta["task"] in ("tweets",) or meta["task_options"].get("clean"):
+        from transformer.tasks.classification import clean_text
+
+        texts = [clean_text(t) for t in texts]
+    results = []
+    device = next(model.parameters()).device
+    for text in _non_empty(texts, "classify"):
+        ids = codec.encode(text)
+        if not ids:
+            raise ValueError(f"classify: the text {text[:40]!r} has no tokens the model can read")
+        probabilities = model(torch.tensor([ids], device=device)).softmax(dim=-1)[0]
+        best = int(probabilities.argmax())
+        results.append((labels.name(best), float(probabilities[best])))
+    return results
+
+
+def words_of(text: str) -> list[str]:
+    """A sentence cut into words and punctuation marks (as treebanks write them: "sat." -> "sat", ".")."""
+    return [token.strip(JOINER) or token for token in WordTokenizer().tokenize(text)]
+
+
+@torch.no_grad()
+def tag_texts(run_dir: Path, texts: list[str]) -> list[list[tuple[str, str]]]:
+    """Each sentence's words with their predicted tags."""
+    model, meta = _load(run_dir, TAGGING, "tag")
+    vocab, chars, tags = meta["source_codec"].vocab, meta["chars"], meta["tags"]
+    device = next(model.parameters()).device
+    results = []
+    for text in _non_empty(texts, "tag"):
+        words = text.split() if meta["task"] != "ud-pos" else words_of(text)
+        ids, spelled = encode_words(words, vocab, chars)
+        ids_tensor = torch.tensor([ids], device=device)
+        chars_tensor = pad_rows(spelled).unsqueeze(0).to(device)
+        mask = ids_tensor != model.pad_id
+        predicted = model.predict(model(ids_tensor, chars_tensor), mask)[0].tolist()
+        results.append([(word, tags.name(tag)) for word, tag in zip(words, predicted)])
+    return results
