@@ -174,7 +174,7 @@ def lime(
 
 
 def project_2d(vectors: Float[Tensor, "n features"]) -> Float[Tensor, "n 2"]:
-    """Each vector's coordinates on the first two principal components of the (centred) set.
+    """Each vector's coordinates on the first two principal components of the (centred) set, on the CPU.
 
     `torch.pca_lowrank` with q = min(n, features, 12) and 4 power iterations: exact when
     min(n, features) <= 12, a close randomized approximation beyond. Its random draws use a
@@ -184,7 +184,7 @@ def project_2d(vectors: Float[Tensor, "n features"]) -> Float[Tensor, "n 2"]:
     if not isinstance(vectors, Tensor) or vectors.dim() != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 2:
         shape = tuple(vectors.shape) if isinstance(vectors, Tensor) else type(vectors).__name__
         raise ValueError(f"project_2d: expected (n >= 2, features >= 2) vectors, got {shape}")
-    vectors = vectors.detach()
+    vectors = vectors.detach().cpu()  # CPU: for a plot, and so the forked generator is the one used
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         _, _, components = torch.pca_lowrank(vectors, q=min(*vectors.shape, 12), center=True, niter=4)
