@@ -158,7 +158,8 @@ def test_gradient_of_log_z_is_each_tags_marginal_probability(problem):
 def test_nll_is_non_negative(problem):
     """log Z >= s(x, y) since exp s(x, y) is one of the terms of Z: -log p(y | x) >= 0."""
     nll = crf_nll(problem.emissions, problem.tags, problem.mask, *problem.params)
-    assert float(nll) >= 0, f"NLL = {float(nll):.6g} < 0"
+    # With one tag there is one sequence and log Z = s(x, y): 0 up to float64 rounding (~1e-16).
+    assert float(nll) >= -1e-12, f"NLL = {float(nll):.6g} < 0"
 
 
 @given(problem=problems(max_len=6, max_tags=5, max_batch=4))

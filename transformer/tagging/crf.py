@@ -82,9 +82,9 @@ def _check_tags(tags: Tensor, mask: Tensor, n_tags: int) -> Tensor:
     return tags.long().masked_fill(~mask, 0)
 
 
-# exercise(tagging): s(x, y) = start[y_1] + sum of emissions[t, y_t] over real positions + sum of
-#   transitions[y_{t-1}, y_t] for real t >= 2 + end[y_n] at each sentence's last real position n
-#   (lengths = mask.sum(1)); padding contributes nothing.
+# exercise(tagging): check with _check_crf_inputs(...) and tags = _check_tags(tags, mask, n_tags);
+#   s(x, y) = start[y_1] + sum of emissions[t, y_t] over real positions + sum of transitions[y_{t-1},
+#   y_t] for real t >= 2 + end[y_n] at each sentence's last real position n = mask.sum(1) - 1.
 def sequence_score(
     emissions: Float[Tensor, "batch seq tags"],
     tags: Int[Tensor, "batch seq"],
@@ -107,9 +107,10 @@ def sequence_score(
     return start[tags[:, 0]] + emitted.sum(dim=1) + moved.sum(dim=1) + end[last_tags]
 
 
-# exercise(tagging): the forward algorithm in log space: alpha = start + emissions[:, 0]; for each
-#   t >= 1, new(j) = emissions[:, t, j] + logsumexp_i(alpha(i) + transitions[i, j]), kept only
-#   where mask[:, t] (torch.where; padding carries alpha over); return logsumexp_j(alpha + end).
+# exercise(tagging): check with _check_crf_inputs(...); the forward algorithm in log space:
+#   alpha = start + emissions[:, 0]; for each t >= 1, new(j) = emissions[:, t, j] +
+#   logsumexp_i(alpha(i) + transitions[i, j]), kept only where mask[:, t] (torch.where; padding
+#   carries alpha over); return logsumexp_j(alpha + end).
 def log_partition(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
@@ -128,10 +129,11 @@ def log_partition(
     return torch.logsumexp(alpha + end, dim=-1)
 
 
-# exercise(tagging): delta = start + emissions[:, 0] and back-pointers arange(tags) at t = 0; for
-#   t >= 1, (best, psi) = max over i of delta(i) + transitions[i, j]; where mask[:, t] delta =
-#   best + emissions[:, t] and pointers = psi, elsewhere delta carried over and pointers = j
-#   itself; return (deltas, pointers) stacked along seq.
+# exercise(tagging): check with _check_crf_inputs(emissions, mask, transitions, start); delta =
+#   start + emissions[:, 0] and back-pointers arange(tags) at t = 0; for t >= 1, (best, psi) =
+#   max over i of delta(i) + transitions[i, j]; where mask[:, t] delta = best + emissions[:, t]
+#   and pointers = psi, elsewhere delta carried over and pointers = j itself; return (deltas,
+#   pointers) stacked along seq.
 def viterbi_lattice(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
@@ -160,9 +162,9 @@ def viterbi_lattice(
     return torch.stack(deltas, dim=1), torch.stack(pointers, dim=1)
 
 
-# exercise(tagging): (deltas, pointers) from viterbi_lattice; (score, last) = max_j of deltas[:, -1]
-#   + end; walk back from the last position: tag[t - 1] = pointers[b, t, tag[t]]; return the tags
-#   with padding set to 0, and the score.
+# exercise(tagging): check with _check_crf_inputs(...); (deltas, pointers) from viterbi_lattice;
+#   (score, last) = max_j of deltas[:, -1] + end; walk back from the last position: tag[t - 1] =
+#   pointers[b, t, tag[t]]; return the tags with padding set to 0, and the score.
 def viterbi_decode(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
