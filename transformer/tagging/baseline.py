@@ -1,8 +1,7 @@
 """The baseline a tagger must beat: each word's most frequent tag.
 
-Chapter: walkthrough/13_tagging.md. The classic part-of-speech baseline (Charniak et al. 1993;
-Manning 2011, §2, discusses what it leaves to learn): tag each word seen in training with the
-tag it carried most often there,
+Chapter: walkthrough/13_tagging.md. The classic part-of-speech baseline (Charniak et al. 1993):
+tag each word seen in training with the tag it carried most often there,
 
     tag(w) = argmax_y count(w, y)                    for a word w seen in training
 

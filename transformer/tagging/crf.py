@@ -1,13 +1,13 @@
 """The linear-chain CRF: a tagger's output layer that scores whole tag sequences.
 
 Chapter: walkthrough/13_tagging.md. Papers: Lafferty et al. 2001 (conditional random fields,
-§3-4: the linear chain, its forward recursion and Viterbi); as the output layer of a BiLSTM,
-Huang et al. 2015 (§2.4-2.5) and Lample et al. 2016 (§2.2, equations 1-2).
+§3: the linear chain and its normaliser); as the output layer of a BiLSTM, Huang et al. 2015
+(the BI-LSTM-CRF, §2) and Lample et al. 2016 (§2.2, CRF tagging models: s(X, y), p(y | X)).
 
 An encoder gives each position t of a sentence x (length n) a score for each tag, the
 emissions P[t, j]. An independent softmax per position can pick I-PER after B-LOC, or two
 determiners in a row; a CRF adds a score for each pair of neighbouring tags and normalises over
-whole sequences y = (y_1, ..., y_n) instead (Lample et al., equation 1):
+whole sequences y = (y_1, ..., y_n) instead (Lample et al. §2.2):
 
     s(x, y) = start[y_1] + Σ_{t=1..n} P[t, y_t] + Σ_{t=2..n} A[y_{t-1}, y_t] + end[y_n]
 
@@ -22,8 +22,8 @@ The sum over every sequence factorises along the chain: the forward algorithm (i
 costs n · tags² instead of tags^n. Replacing log-sum-exp by max gives Viterbi decoding: δ_t(j),
 the best score of a path ending in tag j at t, with the back-pointer ψ_t(j), the previous tag
 of that path; following ψ back from argmax_j δ_n(j) + end[j] gives the best sequence. Training
-minimises the negative log-likelihood, -log p(y | x) = log Z(x) - s(x, y) (Lample et al.,
-equation 2), which is >= 0 because s(x, y) is one of the terms of Z(x).
+minimises the negative log-likelihood, -log p(y | x) = log Z(x) - s(x, y) (Lample et al.
+§2.2), which is >= 0 because exp s(x, y) is one of the terms of Z(x).
 
 Notation map: `emissions` are the papers' P (Lample) or the unary potentials; `transitions[i,
 j]` is A_{i,j}, the score of tag j right after tag i; `start` and `end` are Lample's transitions
