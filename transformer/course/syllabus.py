@@ -39,10 +39,11 @@ CHAPTERS = (
     Chapter(9, "training", "09_training", "Training", "training and use"),
     Chapter(10, "decoding", "10_decoding", "Decoding", "training and use"),
     Chapter(11, "experiments", "11_experiments", "Experiments", "training and use"),
+    Chapter(14, "language_models", "14_language_models", "Language models", "other shapes"),
 )
 
 # Which chapters each one builds on (the arrows of the course map).
-BUILDS_ON = {1: [0], 2: [1], 3: [2], 4: [3], 5: [1], 6: [5], 7: [6], 8: [7], 9: [8], 10: [9], 11: [10, 4]}
+BUILDS_ON = {1: [0], 2: [1], 3: [2], 4: [3], 5: [1], 6: [5], 7: [6], 8: [7], 9: [8], 10: [9], 11: [10, 4], 14: [10, 8]}
 
 # The chapters whose spec is a pytest marker of their own (chapter 00's code runs under `walkthrough`).
 SPEC_CHAPTERS = tuple(chapter for chapter in CHAPTERS if chapter.number > 0)
