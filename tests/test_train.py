@@ -1,6 +1,7 @@
 """Spec for the training loop: the paper's schedule, label smoothing, exact and signal-safe resume."""
 
 import errno
+import importlib
 import json
 import math
 import os
@@ -30,7 +31,7 @@ from transformer.train import (
 pytestmark = pytest.mark.training
 
 PAD = 0
-TIMING = ("seconds", "tokens_per_second")
+TIMING = ("seconds", "tokens_per_second")  # what two identical runs cannot share
 
 
 def copy_batches(n_batches: int, batch: int = 8, length: int = 6, vocab: int = 11, seed: int = 0):
@@ -104,12 +105,12 @@ def test_an_explicit_mask_chooses_the_positions_that_count():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("schedule", "cosine", "schedule: expected one of warmup, constant"),
+    ("schedule", "cosine", r"schedule: expected one of \['warmup', 'constant'\]"),
     ("label_smoothing", 1.5, r"label_smoothing: expected a value in \[0, 1\)"),
-    ("epochs", 1.5, "epochs: expected an integer, got 1.5"),
-    ("epochs", 0, "epochs: expected a positive value"),
-    ("peak_lr", float("inf"), "peak_lr: expected a finite number"),
-    ("peak_lr", "abc", "peak_lr: expected a finite number, got 'abc'"),
+    ("epochs", 1.5, "epochs: expected a positive integer, got 1.5"),
+    ("epochs", 0, "epochs: expected a positive integer, got 0"),
+    ("peak_lr", float("inf"), "peak_lr: expected a positive number, got inf"),
+    ("peak_lr", "abc", "peak_lr: expected a positive number, got 'abc'"),
     ("bf16", "yes", "bf16: expected true or false"),
     ("device", "nonsense", "device: expected auto, cpu"),
 ])
@@ -156,7 +157,8 @@ def _batches_by_epoch(data):
     return batches
 
 
-CONFIG = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu")
+# float32: whether bfloat16 pays is decided by timing a step, which two runs may see differently
+CONFIG = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu", bf16=False)
 
 
 def _uninterrupted(tmp_path, data):
@@ -247,7 +249,7 @@ def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
 def test_same_seed_same_weights():
     """Two CPU runs with the same seed end with identical weights (dropout included)."""
     data = copy_batches(4)
-    config = TrainConfig(epochs=1, warmup_steps=5, device="cpu", seed=3)
+    config = TrainConfig(epochs=1, warmup_steps=5, device="cpu", seed=3, bf16=False)
     models = []
     for _ in range(2):
         model = tiny_model()
@@ -255,6 +257,28 @@ def test_same_seed_same_weights():
         train(model, lambda e: data[1:], data[:1], config, progress=False)
         models.append(model)
     assert_same_weights(models[0], models[1], "same seed")
+
+
+def test_a_resumed_run_keeps_the_precision_it_started_with(tmp_path, monkeypatch):
+    """The bfloat16 decision is recorded when a run starts and reused on resume, never re-probed,
+    so an interrupted run continues in the precision it began in."""
+    training = importlib.import_module("transformer.train")  # `transformer.train` itself is the function
+
+    monkeypatch.setattr(training, "_choose_bf16", lambda *args: (True, "a test says so"))
+    data = copy_batches(6)
+
+    def interrupt(step, loss):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    lines = []
+    train(tiny_model(), lambda e: data[2:], data[:2], TrainConfig(epochs=2, warmup_steps=5, device="cpu"),
+          run_dir=tmp_path, progress=False, on_step=interrupt)
+    monkeypatch.setattr(training, "_choose_bf16", lambda *args: pytest.fail("resume probed again"))
+    history = train(tiny_model(), lambda e: data[2:], data[:2], TrainConfig(epochs=2, warmup_steps=5, device="cpu"),
+                    run_dir=tmp_path, resume=True, progress=False, log=lines.append)
+    assert all(record["bf16"] for record in history.epochs), f"resumed epochs: {history.epochs}"
+    assert "autocast on cpu: yes, as when this run started" in lines[0], lines
 
 
 def test_a_loss_that_becomes_nan_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path):

@@ -1,4 +1,4 @@
-"""Command line: `transformer train | evaluate | translate | classify | tag | compare | demo | exercises`
+"""Command line: `transformer train | evaluate | translate | classify | tag | generate | compare | demo | exercises`
 (also `python -m transformer`).
 
 Exit status: 0 when the command did what it was asked; 2 when it could not, because of something
@@ -154,6 +154,18 @@ def cmd_tag(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from transformer.experiments.use import generate_text
+
+    def stream(piece: str) -> None:
+        print(piece, end="", flush=True)
+
+    generate_text(Path(args.run), args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
+                  top_p=args.top_p, seed=args.seed, on_text=stream)
+    print()
+    return 0
+
+
 def cmd_compare(args) -> int:
     from transformer.experiments.compare import compare
 
@@ -236,6 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("text", nargs="*")
     p.set_defaults(handler=cmd_tag)
+
+    p = sub.add_parser("generate", help="continue a prompt with a trained language-model run (streams the text)")
+    p.add_argument("run")
+    p.add_argument("--prompt", default="", help="the text to continue (default: the start of a line)")
+    p.add_argument("--tokens", type=int, default=300, help="how many tokens to generate")
+    p.add_argument("--temperature", type=float, default=1.0, help="0: greedy; below 1 sharper, above 1 flatter")
+    p.add_argument("--top-k", type=int, help="sample only from the k most likely tokens")
+    p.add_argument("--top-p", type=float, help="sample only from the smallest set of tokens whose mass reaches p")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same text")
+    p.set_defaults(handler=cmd_generate)
 
     p = sub.add_parser("compare", help="train several model families on one task at matched size",
                        epilog=_task_help(), formatter_class=argparse.RawDescriptionHelpFormatter)

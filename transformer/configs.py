@@ -52,17 +52,23 @@ def _matches(value, annotation) -> bool:
     return True  # an annotation this checker does not know: the config checks it itself
 
 
-def check_fields(config) -> None:
-    """Raise ValueError (one line) for the first field whose value does not fit its annotation."""
+def check_fields(config, positive: tuple[str, ...] = ()) -> None:
+    """Raise ValueError (one line) for the first field whose value does not fit its annotation,
+    or, for the fields named in `positive`, is not above zero."""
     hints = typing.get_type_hints(type(config))
     for field in dataclasses.fields(config):
         annotation = hints[field.name]
         value = getattr(config, field.name)
-        if not _matches(value, annotation):
-            options = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-            expected = " or ".join(_describe(a) for a in options)
-            if type(None) in typing.get_args(annotation):
-                expected += " or null"
+        options = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+        optional = type(None) in typing.get_args(annotation)
+        if field.name in positive:
+            kind = "integer" if options == [int] else "number"
+            fits = _matches(value, annotation) and (value is None or value > 0)
+            expected = f"a positive {kind}" + (" or None" if optional else "")
+        else:
+            fits = _matches(value, annotation)
+            expected = " or ".join(_describe(a) for a in options) + (" or None" if optional else "")
+        if not fits:
             raise ValueError(f"{type(config).__name__}.{field.name}: expected {expected}, got {value!r}")
 
 
@@ -70,15 +76,7 @@ def check_choice(config, name: str, choices) -> None:
     """Raise unless the field `name` holds one of `choices`."""
     value = getattr(config, name)
     if value not in choices:
-        raise ValueError(f"{type(config).__name__}.{name}: expected one of {', '.join(map(str, choices))}, got {value!r}")
-
-
-def check_positive(config, *names: str) -> None:
-    """Raise unless each named field is > 0 (its type was checked by `check_fields`)."""
-    for name in names:
-        value = getattr(config, name)
-        if value is not None and value <= 0:
-            raise ValueError(f"{type(config).__name__}.{name}: expected a positive value, got {value!r}")
+        raise ValueError(f"{type(config).__name__}.{name}: expected one of {list(choices)}, got {value!r}")
 
 
 def check_fraction(config, *names: str) -> None:

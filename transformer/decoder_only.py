@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from transformer.attention import ATTENTION_FUNCTIONS
 from transformer.checks import expect_ids, expect_shape
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
+from transformer.configs import check_choice, check_fields, check_fraction, from_dict
 from transformer.decoder import Decoder
 from transformer.embedding import TokenEmbedding
 from transformer.interface import LanguageModel, State
@@ -59,8 +59,7 @@ class DecoderOnlyConfig:
     pad_id: int = 0
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "vocab_size", "d_model", "n_heads", "d_ff", "n_layers", "max_len")
+        check_fields(self, positive=("vocab_size", "d_model", "n_heads", "d_ff", "n_layers", "max_len"))
         if self.d_model % self.n_heads != 0:
             raise ValueError(f"DecoderOnlyConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:

@@ -27,13 +27,15 @@ from torch import Tensor, nn
 
 from transformer.attention import ATTENTION_FUNCTIONS
 from transformer.checks import expect_ids, expect_shape
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
+from transformer.configs import check_choice, check_fields, check_fraction, from_dict
 from transformer.embedding import TokenEmbedding
 from transformer.encoder import Encoder
 from transformer.interface import SequenceClassifier, SequenceTagger
 from transformer.masks import padding_mask
 from transformer.model import POSITIONAL
 from transformer.pooling import POOLINGS, pool
+from transformer.tagging.characters import CHARACTER_ENCODERS, CharacterEncoder
+from transformer.tagging.head import TagHead
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,14 @@ class EncoderOnlyConfig:
     pooling: str = "first"  # classifier only: first ([CLS]) | last | mean | max
     pad_id: int = 0
     cls_id: int = 1  # the token prepended for pooling="first" (BOS)
+    char_features: str = "none"  # tagger only: none | lstm | gru (a bidirectional encoder over each word's letters)
+    char_vocab_size: int = 0  # the task's characters (set from the task's data)
+    char_size: int = 32  # character embedding
+    char_output: int = 64  # a word's vector from its characters, both directions
+    crf: bool = False  # tagger only: a linear-chain CRF output layer
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "vocab_size", "n_outputs", "d_model", "n_heads", "d_ff", "n_layers", "max_len")
+        check_fields(self, positive=("vocab_size", "n_outputs", "d_model", "n_heads", "d_ff", "n_layers", "max_len", "char_size", "char_output"))
         if self.d_model % self.n_heads != 0:
             raise ValueError(f"EncoderOnlyConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:
@@ -67,6 +73,10 @@ class EncoderOnlyConfig:
         check_choice(self, "positional", sorted(POSITIONAL))
         check_choice(self, "attention", sorted(ATTENTION_FUNCTIONS))
         check_choice(self, "pooling", POOLINGS)
+        check_choice(self, "char_features", ("none", *CHARACTER_ENCODERS))
+        if self.char_features != "none" and self.char_vocab_size < 5:
+            raise ValueError(f"EncoderOnlyConfig.char_vocab_size: character features need the task's characters "
+                             f"(at least the 4 specials and one letter), got {self.char_vocab_size}")
         for name in ("pad_id", "cls_id"):
             if not 0 <= getattr(self, name) < self.vocab_size:
                 raise ValueError(f"EncoderOnlyConfig.{name}: expected an id in [0, {self.vocab_size}), got {getattr(self, name)}")
@@ -127,8 +137,11 @@ class TransformerClassifier(SequenceClassifier):
 
     def __init__(self, *, vocab_size: int, n_outputs: int, d_model: int, n_heads: int, d_ff: int, n_layers: int,
                  dropout: float, max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str,
-                 pooling: str, pad_id: int, cls_id: int):
+                 pooling: str, pad_id: int, cls_id: int, char_features: str = "none", char_vocab_size: int = 0,
+                 char_size: int = 32, char_output: int = 64, crf: bool = False):
         super().__init__()
+        if char_features != "none" or crf:
+            raise ValueError("TransformerClassifier: character features and a CRF are options of the tagger")
         self.pad_id, self.cls_id, self.pooling = pad_id, cls_id, pooling
         self.vocab_size, self.n_classes = vocab_size, n_outputs
         self.body = EncoderOnly(vocab_size, d_model, n_heads, d_ff, n_layers, dropout, max_len, norm_first,
@@ -155,25 +168,44 @@ class TransformerClassifier(SequenceClassifier):
 
 
 class TransformerTagger(SequenceTagger):
-    """Encoder-only Transformer with a linear layer at every position: one tag per token."""
+    """Encoder-only Transformer with a tag head at every position (optionally character
+    features added to each word's embedding, and a CRF over the tags)."""
 
     def __init__(self, *, vocab_size: int, n_outputs: int, d_model: int, n_heads: int, d_ff: int, n_layers: int,
                  dropout: float, max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str,
-                 pooling: str, pad_id: int, cls_id: int):
+                 pooling: str, pad_id: int, cls_id: int, char_features: str = "none", char_vocab_size: int = 0,
+                 char_size: int = 32, char_output: int = 64, crf: bool = False):
         super().__init__()
         del pooling, cls_id  # a tagger reads every position, so it pools nothing
         self.pad_id, self.vocab_size, self.n_tags = pad_id, vocab_size, n_outputs
         self.body = EncoderOnly(vocab_size, d_model, n_heads, d_ff, n_layers, dropout, max_len, norm_first,
                                 final_norm, positional, attention, pad_id)
-        self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(d_model, n_outputs)
+        self.chars = None
+        if char_features != "none":
+            # a word's spelling, projected to d_model and added to its embedding, as positions are
+            self.chars = CharacterEncoder(char_vocab_size, char_size, char_output, char_features, pad_id)
+            self.char_projection = nn.Linear(char_output, d_model, bias=False)
+        self.head = TagHead(d_model, n_outputs, dropout, crf)
 
     def forward(
         self, ids: Int[Tensor, "batch seq"], chars: Int[Tensor, "batch seq word_len"] | None = None
     ) -> Float[Tensor, "batch seq tags"]:
+        """Tag scores; `chars` is read only by a tagger built with character features."""
         _check_sentences(ids, self.vocab_size, self.pad_id)
-        x, _ = self.body(ids)
-        return self.output(self.dropout(x))
+        body = self.body
+        x = body.embed(ids)
+        if self.chars is not None:
+            if chars is None:
+                raise ValueError("chars: this tagger reads each word's characters, got None")
+            x = x + self.char_projection(self.chars(chars))
+        mask = padding_mask(ids, self.pad_id)
+        return self.head(body.encoder(body.position(x), mask[:, None, None, :]))
+
+    def loss(self, scores, tags, mask, smoothing: float = 0.0):
+        return self.head.loss(scores, tags, mask, smoothing)
+
+    def predict(self, scores, mask):
+        return self.head.predict(scores, mask)
 
 
 def _initialise(model: nn.Module, embedding: TokenEmbedding) -> nn.Module:

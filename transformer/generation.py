@@ -179,6 +179,7 @@ def generate(
     on_token: Callable[[Tensor], object] | None = None,
     stop_id: int | None = None,
     return_logits: bool = False,
+    forbid: tuple[int, ...] = (),
 ):
     """Continue each prefix row by `n_tokens` tokens: `model.start(prefix)`, then one `model.step`
     per token after the first.
@@ -189,7 +190,8 @@ def generate(
     text (None: torch's global random state). `on_token(tokens)` is called with each step's
     tokens (batch,) as soon as they are drawn, so a caller can print the text as it grows.
     Once a row emits `stop_id`, its later tokens are `model.pad_id`, and generation ends when
-    every row has stopped (steps < n_tokens). The model's mode is left alone: call
+    every row has stopped (steps < n_tokens). Tokens in `forbid` (padding, say) are never drawn:
+    their logits are set to -inf before sampling. The model's mode is left alone: call
     `model.eval()` first, or dropout is sampled too.
     """
     _check_sampling("generate", temperature, top_k, top_p)
@@ -201,7 +203,9 @@ def generate(
     if n_tokens > 0:
         logits, state = model.start(prefix, use_cache=use_cache)
     for t in range(n_tokens):
-        tokens = sample_next(logits, temperature, top_k, top_p, generator).masked_fill(finished, model.pad_id)
+        allowed = logits.index_fill(-1, torch.tensor(forbid, dtype=torch.long, device=logits.device), float("-inf")) \
+            if forbid else logits
+        tokens = sample_next(allowed, temperature, top_k, top_p, generator).masked_fill(finished, model.pad_id)
         outputs.append(tokens)
         step_logits.append(logits)
         if on_token is not None:

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from transformer.attention import ATTENTION_FUNCTIONS
 from transformer.checks import expect_ids, expect_shape
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
+from transformer.configs import check_choice, check_fields, check_fraction, from_dict
 from transformer.decoder import Decoder
 from transformer.embedding import TokenEmbedding
 from transformer.encoder import Encoder
@@ -57,9 +57,8 @@ class TransformerConfig:
     tgt_pad_id: int = 0
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
-                       "n_encoder_layers", "n_decoder_layers", "max_len")
+        check_fields(self, positive=("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
+                                     "n_encoder_layers", "n_decoder_layers", "max_len"))
         if self.d_model % self.n_heads != 0:
             raise ValueError(f"TransformerConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:

@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 from transformer.checkpoint import load_checkpoint, save_checkpoint, write_json
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive
-from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_device
+from transformer.configs import check_choice, check_fields, check_fraction
+from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_device, probe_training_step
 from transformer.losses import label_smoothed_cross_entropy
 from transformer.objectives import evaluate, objective_for
 
@@ -64,8 +64,7 @@ class TrainConfig:
     bf16: bool = True  # bfloat16 autocast where the device computes it natively (see transformer.devices)
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "epochs", "peak_lr", "warmup_steps", "adam_eps")
+        check_fields(self, positive=("epochs", "peak_lr", "warmup_steps", "adam_eps"))
         check_choice(self, "schedule", SCHEDULES)
         check_fraction(self, "label_smoothing")
         if self.clip_norm < 0 or self.weight_decay < 0:
@@ -131,6 +130,7 @@ class _Position:
     loss_sum: float = 0.0
     items: int = 0
     seconds: float = 0.0  # spent on the current epoch before an interruption
+    bf16: bool | None = None  # the precision the run trains in (decided when it starts)
 
 
 def train(
@@ -159,9 +159,6 @@ def train(
 
     objective = objective_for(model)
     device = pick_device(config.device)
-    use_bf16, why = bf16_support(device.type) if config.bf16 else (False, "turned off (TrainConfig.bf16)")
-    if log is not None:
-        log(f"training on {device}; bfloat16 autocast on {device.type}: {'yes' if use_bf16 else 'no'}, {why}")
     seed_everything(config.seed)
     model.to(device)
     optimizer = torch.optim.Adam(
@@ -174,6 +171,14 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
     if resume:
         at, history = _restore(run_dir, model, optimizer, device)
+    first_batches = train_batches(at.epoch) if at.epoch < config.epochs else None
+    if resume and at.bf16 is not None:  # the precision the run started with, so it resumes exactly
+        use_bf16, why = at.bf16, "as when this run started"
+    else:
+        use_bf16, why = _choose_bf16(model, objective, first_batches, config, device)
+    at.bf16 = use_bf16
+    if log is not None:
+        log(f"training on {device}; bfloat16 autocast on {device.type}: {'yes' if use_bf16 else 'no'}, {why}")
 
     def save_last() -> None:
         if run_dir is not None:
@@ -184,7 +189,8 @@ def train(
     with _graceful_interrupt() as interrupt:
         for epoch in range(at.epoch, config.epochs):
             model.train()
-            batches = train_batches(epoch)
+            batches = first_batches if epoch == at.epoch and first_batches is not None else train_batches(epoch)
+            first_batches = None
             started = time.perf_counter()
             bar = tqdm(total=len(batches), initial=at.batch, desc=f"epoch {epoch + 1}/{config.epochs}",
                        disable=not progress, leave=False)
@@ -219,7 +225,7 @@ def train(
             if valid is None:  # Ctrl-C during validation: the epoch's training is saved, validation reruns
                 break
             record = {"epoch": epoch + 1, "step": at.step, "train_loss": at.loss_sum / max(at.items, 1),
-                      "lr": learning_rate(at.step, config), "seconds": at.seconds,
+                      "lr": learning_rate(at.step, config), "bf16": use_bf16, "seconds": at.seconds,
                       rate_name: at.items / max(at.seconds, 1e-9)}
             record.update({f"valid_{k}": v for k, v in valid.items()})
             history.epochs.append(record)
@@ -227,7 +233,7 @@ def train(
                 at.best_loss, history.best_epoch = record["valid_loss"], epoch + 1
                 if run_dir is not None:
                     save_checkpoint(run_dir / "checkpoint_best.pt", model, meta=meta)
-            at = _Position(epoch=epoch + 1, step=at.step, best_loss=at.best_loss)
+            at = _Position(epoch=epoch + 1, step=at.step, best_loss=at.best_loss, bf16=at.bf16)
             save_last()
             _call(on_epoch, interrupt, epoch + 1, record)
             if interrupt.requested:
@@ -236,6 +242,29 @@ def train(
             history.interrupted = True
             save_last()
     return history
+
+
+def _choose_bf16(model, objective, batches, config: TrainConfig, device) -> tuple[bool, str]:
+    """Whether this run trains under bfloat16 autocast, and why (see `transformer.devices`)."""
+    if not config.bf16:
+        return False, "turned off (TrainConfig.bf16, --no-bf16)"
+    native, why = bf16_support(device.type)
+    if not native or device.type != "cpu" or not batches:
+        return native, why
+    batch = batches[0].to(device)
+    model.train()
+
+    def step(bf16: bool) -> None:
+        model.zero_grad(set_to_none=True)
+        with autocast(device, bf16):
+            loss, _ = objective.loss(model, batch, config.label_smoothing)
+        loss.backward()
+
+    speedup = probe_training_step(step)
+    model.zero_grad(set_to_none=True)
+    if speedup < 1.1:
+        return False, f"{why}, but a probe of this model's training step ran it only {speedup:.2f}x float32's speed"
+    return True, f"{why}; a probe of this model's training step ran {speedup:.1f}x faster"
 
 
 def _call(callback, interrupt, *args) -> None:

@@ -34,6 +34,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
+from transformer.configs import check_fields, from_dict
 from transformer.interface import SequenceClassifier
 
 FEATURES = ("counts", "tfidf")
@@ -184,10 +185,11 @@ class BagOfWordsConfig:
     n_classes: int
     features: str = "tfidf"  # counts | tfidf
     pad_id: int = 0
-    ignore_ids: Sequence[int] | None = None  # ids that never count; None: (pad_id,)
+    ignore_ids: tuple[int, ...] | None = None  # ids that never count; None: (pad_id,)
 
     def __post_init__(self):
         name = type(self).__name__
+        check_fields(self)
         for field in ("vocab_size", "n_classes"):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -206,10 +208,7 @@ class BagOfWordsConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "BagOfWordsConfig":
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"BagOfWordsConfig: unknown fields {unknown}")
-        return cls(**values)
+        return from_dict(cls, values)
 
 
 def build_bag_of_words(config: BagOfWordsConfig) -> BagOfWordsClassifier:

@@ -37,6 +37,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
+from transformer.configs import check_fields, from_dict
 from transformer.interface import SequenceClassifier
 
 
@@ -155,13 +156,14 @@ class TextCNNConfig:
     vocab_size: int
     n_classes: int
     embedding_size: int = 300  # Kim: 300 (word2vec's size)
-    filter_widths: Sequence[int] = (3, 4, 5)  # Kim: 3, 4, 5
+    filter_widths: tuple[int, ...] = (3, 4, 5)  # Kim: 3, 4, 5
     n_filters: int = 100  # Kim: 100 feature maps per width
     dropout: float = 0.5  # Kim: 0.5
     pad_id: int = 0
 
     def __post_init__(self):
         name = type(self).__name__
+        check_fields(self)
         object.__setattr__(self, "filter_widths", tuple(self.filter_widths))  # JSON gives a list
         for field in ("vocab_size", "n_classes", "embedding_size", "n_filters"):
             value = getattr(self, field)
@@ -190,10 +192,7 @@ class TextCNNConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TextCNNConfig":
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"TextCNNConfig: unknown fields {unknown}")
-        return cls(**values)
+        return from_dict(cls, values)
 
 
 def build_textcnn(config: TextCNNConfig) -> TextCNN:

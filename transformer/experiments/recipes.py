@@ -5,8 +5,8 @@ Model names, by the shape of the task (a task declares its shape, `transformer.t
 | shape | names |
 |---|---|
 | seq2seq | `transformer`; a cell `rnn`, `lstm`, `gru`; a cell with attention `lstm-bahdanau`, `gru-luong`, ... |
-| classification | `transformer` (encoder-only); `rnn`, `lstm`, `gru` and bidirectional `birnn`, `bilstm`, `bigru` |
-| tagging | `transformer` (encoder-only); `rnn`, `lstm`, `gru`, `birnn`, `bilstm`, `bigru` |
+| classification | `bow` and `tfidf` (logistic regression on bag-of-words / TF-IDF features), `textcnn`, `transformer` (encoder-only), `rnn`, `lstm`, `gru` and bidirectional `birnn`, `bilstm`, `bigru` |
+| tagging | `transformer` (encoder-only), `rnn`, `lstm`, `gru`, `birnn`, `bilstm`, `bigru`, each optionally with `-char` (character features) and `-crf` (a CRF output layer): `bilstm-char-crf` |
 | language_model | `transformer` (decoder-only); `rnn`, `lstm`, `gru` |
 
 `model_spec` turns a name, a task and its recipe into the JSON description a run folder stores;
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from transformer.classification.features import BagOfWordsConfig, build_bag_of_words
+from transformer.classification.textcnn import TextCNNConfig, build_textcnn
 from transformer.decoder_only import DecoderOnlyConfig, build_transformer_language_model
 from transformer.encoder_only import EncoderOnlyConfig, build_transformer_classifier, build_transformer_tagger
 from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, SEQ2SEQ, TAGGING, count_parameters
@@ -44,16 +46,22 @@ BUILDERS = {
     ("recurrent", CLASSIFICATION): (RecurrentEncoderConfig, build_recurrent_classifier),
     ("recurrent", TAGGING): (RecurrentEncoderConfig, build_recurrent_tagger),
     ("recurrent", LANGUAGE_MODEL): (RecurrentLMConfig, build_recurrent_language_model),
+    ("textcnn", CLASSIFICATION): (TextCNNConfig, build_textcnn),
+    ("bag_of_words", CLASSIFICATION): (BagOfWordsConfig, build_bag_of_words),
 }
-SIZE_FIELDS = {"recurrent": "hidden_size"}  # the field `match_size` tunes, per family
+SIZE_FIELDS = {"recurrent": "hidden_size", "textcnn": "n_filters"}  # the field `match_size` tunes, per family
+BAG_OF_WORDS = {"bow": "counts", "tfidf": "tfidf"}
+TAGGER_OPTIONS = ("", "-char", "-crf", "-char-crf")
 
 
 def model_names(shape: str) -> tuple[str, ...]:
     """Every model name a task of this shape accepts."""
     if shape == SEQ2SEQ:
         return ("transformer", *CELLS, *(f"{c}-{a}" for c in CELLS for a in RNN_ATTENTION))
-    if shape in (CLASSIFICATION, TAGGING):
-        return ("transformer", *CELLS, *BIDIRECTIONAL)
+    if shape == CLASSIFICATION:
+        return (*BAG_OF_WORDS, "textcnn", "transformer", *CELLS, *BIDIRECTIONAL)
+    if shape == TAGGING:
+        return tuple(f"{base}{option}" for base in ("transformer", *CELLS, *BIDIRECTIONAL) for option in TAGGER_OPTIONS)
     if shape == LANGUAGE_MODEL:
         return ("transformer", *CELLS)
     raise ValueError(f"unknown shape {shape!r}: expected one of {', '.join(SHAPES)}")
@@ -81,18 +89,27 @@ def parse_model_name(name: str, shape: str = SEQ2SEQ) -> tuple[str, dict]:
     """The family of a name and the config fields the name itself sets.
 
     `"lstm-bahdanau"` (seq2seq) -> ("recurrent", {"cell": "lstm", "attention": "bahdanau"});
-    `"bigru"` (classification) -> ("recurrent", {"cell": "gru", "bidirectional": True}).
+    `"bigru"` (classification) -> ("recurrent", {"cell": "gru", "bidirectional": True});
+    `"bilstm-char-crf"` (tagging) -> ("recurrent", {..., "char_features": "lstm", "crf": True}).
     """
     check_model(name, shape)
+    if name in BAG_OF_WORDS:
+        return "bag_of_words", {"features": BAG_OF_WORDS[name]}
+    if name == "textcnn":
+        return "textcnn", {}
+    options: dict = {}
+    if shape == TAGGING:
+        name, *flags = name.split("-")
+        options = {"char_features": "lstm" if "char" in flags else "none", "crf": "crf" in flags}
     if name == "transformer":
-        return "transformer", {}
+        return "transformer", options
     cell, _, attention = name.partition("-")
     if shape == SEQ2SEQ:
         return "recurrent", {"cell": cell, "attention": attention or "none"}
     if shape == LANGUAGE_MODEL:
         return "recurrent", {"cell": cell}
     bidirectional = cell.startswith("bi") and cell[2:] in CELLS
-    return "recurrent", {"cell": cell[2:] if bidirectional else cell, "bidirectional": bidirectional}
+    return "recurrent", {"cell": cell[2:] if bidirectional else cell, "bidirectional": bidirectional, **options}
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,10 @@ class Recipe:
     transformer_preset: str = "tiny"
     transformer: dict = field(default_factory=dict)
     recurrent: dict = field(default_factory=dict)
+    textcnn: dict = field(default_factory=dict)
+    bag_of_words: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
+    family_train: dict = field(default_factory=dict)  # family -> training settings that differ for it
     max_tokens: int = 4096
     decode_extra: int = 10  # seq2seq: max output length = longest source + decode_extra
 
@@ -234,6 +254,8 @@ def model_spec(name: str, data, recipe: Recipe, overrides: dict | None = None,
                          f"expected some of {', '.join(sorted(fields - set(sizes)))}")
     if family == "transformer":
         config = getattr(config_class, recipe.transformer_preset)(**sizes, **settings)
+    elif family in ("textcnn", "bag_of_words"):  # their configs call the outputs n_classes
+        config = config_class(sizes["vocab_size"], data.model_sizes()["n_outputs"], **settings)
     else:
         config = config_class(**sizes, **settings)
     if match_parameters and family in SIZE_FIELDS:
@@ -259,12 +281,13 @@ def config_of(spec: dict):
     return _builder(spec)[0].from_dict(spec["config"])
 
 
-def recipe_train_config(recipe: Recipe, overrides: dict) -> TrainConfig:
+def recipe_train_config(recipe: Recipe, overrides: dict, family: str | None = None) -> TrainConfig:
+    """The recipe's training settings (with those it sets for `family`), then `overrides`."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown training setting(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
-    return TrainConfig(**{**recipe.train, **overrides})
+    return TrainConfig(**{**recipe.train, **recipe.family_train.get(family, {}), **overrides})
 
 
 def count_recurrent_parameters(config: RecurrentConfig) -> int:

@@ -16,13 +16,21 @@ resumes to exactly the result of an uninterrupted one (see `transformer.train`).
 
 import dataclasses
 import json
-import shutil
 import time
 from pathlib import Path
 
 from transformer.checkpoint import load_checkpoint, write_json
 from transformer.experiments.evaluate import evaluate_split, evaluated_splits
-from transformer.experiments.recipes import RECIPES, Recipe, build_model, check_model, config_of, model_spec, recipe_train_config
+from transformer.experiments.recipes import (
+    RECIPES,
+    Recipe,
+    build_model,
+    check_model,
+    config_of,
+    model_spec,
+    parse_model_name,
+    recipe_train_config,
+)
 from transformer.interface import CLASSIFICATION, SEQ2SEQ, count_parameters
 from transformer.tasks import load_task, task_shape
 from transformer.tasks.registry import check_task_options
@@ -99,7 +107,7 @@ def train_run(
         recipe = RECIPES[task]
         task_options = {**recipe.task_options, **(task_options or {})}
         check_task_options(task, task_options)
-        train_config = recipe_train_config(recipe, train_overrides or {})
+        train_config = recipe_train_config(recipe, train_overrides or {}, parse_model_name(model_name, task_shape(task))[0])
         max_tokens = recipe.max_tokens if max_tokens is None else max_tokens
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise ValueError(f"batch tokens: expected a positive integer, got {max_tokens!r}")
@@ -111,6 +119,8 @@ def train_run(
                 "train": dataclasses.asdict(train_config), "max_tokens": max_tokens, "codecs": data.codecs()}
     seed_everything(train_config.seed)  # the initial weights too come from the run's seed
     model = build_model(spec)
+    if spec["family"] == "bag_of_words" and not resume:  # document frequencies from the training split
+        model.fit_idf([ids for ids, _ in data.train])
     meta["parameters"] = count_parameters(model)
     if not resume:
         write_json(run_dir / "config.json", meta)
@@ -219,8 +229,3 @@ def _plot_curves(run_dir: Path, name: str, task: str, records: list[dict]) -> No
     metric = next(m for m in ("valid_accuracy", "valid_token_accuracy", "valid_bits_per_token") if m in records[0])
     figure = plot_learning_curves({name: records}, ("train_loss", "valid_loss", metric), title=f"{task}: learning curves")
     save_figure_to(figure, Path(run_dir) / "curves.png")
-
-
-def remove_run(run_dir: Path) -> None:
-    """Delete a run folder (used by the tests and `compare --force`)."""
-    shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Using a trained run on new text: classify sentences, tag words.
+"""Using a trained run on new text: classify sentences, tag words, continue a text.
 
 (Translating is `transformer.experiments.evaluate.translate_texts`.) Each function loads the run
 folder, reads the raw text with the run's own codec, and refuses a run of another shape.
@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from transformer.experiments.runs import load_run
-from transformer.interface import CLASSIFICATION, TAGGING
+from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, TAGGING
 from transformer.tasks import JOINER, WordTokenizer
 from transformer.tasks.batching import pad_rows
 from transformer.tasks.tagging import encode_words
@@ -71,3 +71,52 @@ def tag_texts(run_dir: Path, texts: list[str]) -> list[list[tuple[str, str]]]:
         predicted = model.predict(model(ids_tensor, chars_tensor), mask)[0].tolist()
         results.append([(word, tags.name(tag)) for word, tag in zip(words, predicted)])
     return results
+
+
+@torch.no_grad()
+def generate_text(run_dir: Path, prompt: str, n_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None, seed: int | None = 0, on_text=None) -> str:
+    """Continue `prompt` with a trained language model; `on_text(piece)` gets the text as it grows.
+
+    An empty prompt starts a new line (a newline character, or the end-of-line token of a word
+    model). The model never writes padding, BOS or (for characters) UNK.
+    """
+    from transformer.generation import generate
+    from transformer.tasks import BOS, EOS, PAD, UNK
+    from transformer.tasks.language import LanguageModelData
+
+    model, meta = _load(run_dir, LANGUAGE_MODEL, "generate")
+    codec = meta["source_codec"]
+    data = LanguageModelData("generate", {}, codec, meta["codecs"].get("context", 1))
+    characters = codec.tokenizer.name == "text-char"
+    if prompt:
+        ids = codec.encode(prompt)
+    else:
+        ids = codec.encode("\n") if characters else [EOS]
+    if not ids:
+        raise ValueError(f"generate: the prompt {prompt[:40]!r} has no tokens the model can read")
+    unknown = [token for token in codec.tokenizer.tokenize(prompt) if token not in codec.vocab]
+    if unknown and characters:
+        raise ValueError(f"generate: the prompt holds characters the model never saw: {''.join(sorted(set(unknown)))!r}")
+    device = next(model.parameters()).device
+    produced: list[int] = []
+
+    def text_of(new: list[int]) -> str:
+        return codec.decode(ids + new) if characters else data.decode(ids + new)
+
+    shown = text_of([])
+    if on_text is not None:
+        on_text(shown)
+
+    def stream(tokens) -> None:
+        nonlocal shown
+        produced.append(int(tokens[0]))
+        text = text_of(produced)
+        if on_text is not None and text.startswith(shown):
+            on_text(text[len(shown):])
+        shown = text
+
+    forbid = (PAD, BOS, UNK) if characters else (PAD, BOS)
+    generate(model, torch.tensor([ids], device=device), n_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+             seed=seed, on_token=stream, forbid=forbid)
+    return text_of(produced)

@@ -25,7 +25,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
+from transformer.configs import check_choice, check_fields, check_fraction, from_dict
 from transformer.interface import LanguageModel, State
 from transformer.rnn.cells import CELLS
 from transformer.rnn.layers import RecurrentStack
@@ -46,8 +46,7 @@ class RecurrentLMConfig:
     pad_id: int = 0
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "vocab_size", "embedding_size", "hidden_size", "n_layers")
+        check_fields(self, positive=("vocab_size", "embedding_size", "hidden_size", "n_layers"))
         check_choice(self, "cell", sorted(CELLS))
         check_fraction(self, "dropout")
         if self.tie_embeddings and self.embedding_size != self.hidden_size:

@@ -35,7 +35,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from transformer.checks import expect_ids, expect_shape
-from transformer.configs import check_choice, check_fields, check_fraction, check_positive, from_dict
+from transformer.configs import check_choice, check_fields, check_fraction, from_dict
 from transformer.interface import DecoderState, Seq2Seq
 from transformer.rnn.attention import BahdanauAttention, LuongAttention
 from transformer.rnn.cells import CELLS, State
@@ -65,9 +65,8 @@ class RecurrentConfig:
     tgt_pad_id: int = 0
 
     def __post_init__(self):
-        check_fields(self)
-        check_positive(self, "src_vocab_size", "tgt_vocab_size", "embedding_size", "hidden_size", "n_layers",
-                       "attention_size")
+        check_fields(self, positive=("src_vocab_size", "tgt_vocab_size", "embedding_size", "hidden_size", "n_layers",
+                                     "attention_size"))
         check_choice(self, "cell", sorted(CELLS))
         check_choice(self, "attention", ATTENTION)
         check_choice(self, "score", LuongAttention.SCORES)
