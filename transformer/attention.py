@@ -28,15 +28,17 @@ from einops import rearrange
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
-from transformer.checks import expect_shape
+from transformer.checks import expect_dtype, expect_mask, expect_probability, expect_shape, expect_sizes
 from transformer.masks import masked_softmax
 
 AttentionFunction = Callable[..., tuple[Tensor, Tensor | None]]
 
 
-# exercise(attention): equation (1): scores = query @ key^T / sqrt(d_head); weights =
-#   masked_softmax(scores, mask) (chapter 04's: masked keys get exactly 0); apply dropout_p to the
-#   weights; return (weights @ value, weights before dropout).
+# exercise(attention): start with expect_mask("mask", mask, (*query.shape[:-1], key.shape[-2])),
+#   so a mask that is not boolean or does not fit the scores gets one clear line; equation (1):
+#   scores = query @ key^T / sqrt(d_head); weights = masked_softmax(scores, mask) (chapter 04's:
+#   masked keys get exactly 0); apply dropout_p to the weights; return (weights @ value, weights
+#   before dropout).
 def scaled_dot_product_attention(
     query: Float[Tensor, "*batch q_seq d_head"],
     key: Float[Tensor, "*batch kv_seq d_head"],
@@ -51,6 +53,7 @@ def scaled_dot_product_attention(
     to 1, or is all zero when every key of that query is masked). The weights are returned before
     dropout, so they are the distribution a plot should show.
     """
+    expect_mask("mask", mask, (*query.shape[:-1], key.shape[-2]))
     d_head = query.shape[-1]
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_head)
     # exact zeros on masked keys, and all-zero weights for a query with no key to attend to
@@ -68,8 +71,10 @@ def fused_attention(
 ) -> tuple[Float[Tensor, "*batch q_seq d_value"], None]:
     """The same maths through PyTorch's fused kernel: faster, but it does not return weights.
 
-    A drop-in replacement for `scaled_dot_product_attention` (the tests prove them equal).
+    A drop-in replacement for `scaled_dot_product_attention` (the tests prove them equal). The
+    mask is boolean here too: PyTorch would read a float mask as scores to add, not as a mask.
     """
+    expect_mask("mask", mask, (*query.shape[:-1], key.shape[-2]))
     output = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout_p)
     return output, None
 
@@ -109,6 +114,8 @@ class MultiHeadAttention(nn.Module):
         attention: AttentionFunction = scaled_dot_product_attention,
     ):
         super().__init__()
+        expect_sizes("MultiHeadAttention", d_model=d_model, n_heads=n_heads)
+        expect_probability("MultiHeadAttention.dropout", dropout)
         if d_model % n_heads != 0:
             raise ValueError(f"MultiHeadAttention: d_model={d_model} must be divisible by n_heads={n_heads}")
         self.d_model = d_model
@@ -135,6 +142,12 @@ class MultiHeadAttention(nn.Module):
         expect_shape("query", query, "batch q_seq d_model", d_model=self.d_model)
         expect_shape("key", key, "batch kv_seq d_model", batch=query.shape[0], d_model=self.d_model)
         expect_shape("value", value, "batch kv_seq d_model", batch=query.shape[0], kv_seq=key.shape[1], d_model=self.d_model)
+        dtype = self.w_q.weight.dtype
+        expect_dtype("query", query, dtype)
+        expect_dtype("key", key, dtype)
+        expect_dtype("value", value, dtype)
+        scores = (query.shape[0], self.n_heads, query.shape[1], key.shape[1])
+        expect_mask("mask", mask, scores, "batch heads q_seq kv_seq")
         keys, values = self.project_key_value(key, value)
         return self.attend(query, keys, values, mask)
 

@@ -24,7 +24,7 @@ from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
 from transformer.attention import AttentionFunction, MultiHeadAttention, scaled_dot_product_attention
-from transformer.checks import expect_shape
+from transformer.checks import expect_dtype, expect_probability, expect_shape, expect_sizes
 from transformer.feed_forward import PositionwiseFeedForward
 from transformer.sublayer import Residual
 
@@ -53,6 +53,8 @@ class DecoderLayer(nn.Module):
         cross_attention: bool = True,
     ):
         super().__init__()
+        expect_sizes("DecoderLayer", d_model=d_model, n_heads=n_heads, d_ff=d_ff)
+        expect_probability("DecoderLayer.dropout", dropout)
         self.d_model = d_model
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention)
         self.self_residual = Residual(d_model, dropout, norm_first)
@@ -142,6 +144,8 @@ class Decoder(nn.Module):
         cross_attention: bool = True,
     ):
         super().__init__()
+        expect_sizes("Decoder", n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_ff=d_ff)
+        expect_probability("Decoder.dropout", dropout)
         self.d_model, self.n_heads = d_model, n_heads
         self.cross_attention = cross_attention
         self.layers = nn.ModuleList(
@@ -161,6 +165,7 @@ class Decoder(nn.Module):
         """Decoder states for every target position; with `return_weights`, each layer's
         cross-attention weights too (self-attention weights for a decoder without cross-attention)."""
         expect_shape("x", x, "batch tgt_seq d_model", d_model=self.d_model)
+        expect_dtype("x", x, self._dtype())
         self._check_memory(memory, x.shape[0])
         all_weights = []
         for layer in self.layers:
@@ -203,6 +208,7 @@ class Decoder(nn.Module):
         or self-attention without it). `cached_length(cache)` positions came before `x`.
         """
         expect_shape("x", x, "batch new d_model", d_model=self.d_model)
+        expect_dtype("x", x, self._dtype())
         src_mask = cache.get("src_mask")
         new_cache: Cache = {} if src_mask is None else {"src_mask": src_mask}
         weights = None
@@ -226,3 +232,8 @@ class Decoder(nn.Module):
             raise ValueError("memory: expected the encoder's output (batch, src_seq, d_model), got None")
         sizes = {"d_model": self.d_model} if batch is None else {"batch": batch, "d_model": self.d_model}
         expect_shape("memory", memory, "batch src_seq d_model", **sizes)
+        expect_dtype("memory", memory, self._dtype())
+
+    def _dtype(self) -> torch.dtype:
+        """The dtype of the weights: inputs must have it (outside autocast)."""
+        return self.layers[0].self_attn.w_q.weight.dtype

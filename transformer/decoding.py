@@ -56,6 +56,8 @@ def _forbid_specials(scores: Tensor, pad_id: int, bos_id: int) -> Tensor:
 
 def _check_decoding_args(src: Tensor, max_len: int) -> None:
     expect_shape("src", src, "batch src_seq")
+    if src.shape[1] == 0:
+        raise ValueError(f"src: expected at least one source token, got an empty source of shape {tuple(src.shape)}")
     if max_len < 1:
         raise ValueError(f"decoding: expected max_len >= 1, got {max_len}")
 

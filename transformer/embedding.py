@@ -13,7 +13,7 @@ import math
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from transformer.checks import expect_ids
+from transformer.checks import expect_ids, expect_sizes
 
 
 class TokenEmbedding(nn.Module):
@@ -21,8 +21,9 @@ class TokenEmbedding(nn.Module):
 
     def __init__(self, vocab_size: int, d_model: int, pad_id: int | None = 0):
         super().__init__()
-        if vocab_size < 1 or d_model < 1:
-            raise ValueError(f"TokenEmbedding: expected vocab_size >= 1 and d_model >= 1, got {vocab_size} and {d_model}")
+        expect_sizes("TokenEmbedding", vocab_size=vocab_size, d_model=d_model)
+        if pad_id is not None and (isinstance(pad_id, bool) or not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size):
+            raise ValueError(f"TokenEmbedding.pad_id: expected None or an id in [0, {vocab_size}), got {pad_id!r}")
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.pad_id = pad_id

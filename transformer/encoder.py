@@ -18,7 +18,7 @@ from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
 from transformer.attention import AttentionFunction, MultiHeadAttention, scaled_dot_product_attention
-from transformer.checks import expect_shape
+from transformer.checks import expect_dtype, expect_probability, expect_shape, expect_sizes
 from transformer.feed_forward import PositionwiseFeedForward
 from transformer.sublayer import Residual
 
@@ -36,6 +36,8 @@ class EncoderLayer(nn.Module):
         attention: AttentionFunction = scaled_dot_product_attention,
     ):
         super().__init__()
+        expect_sizes("EncoderLayer", d_model=d_model, n_heads=n_heads, d_ff=d_ff)
+        expect_probability("EncoderLayer.dropout", dropout)
         self.d_model = d_model
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention)
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
@@ -74,6 +76,8 @@ class Encoder(nn.Module):
         attention: AttentionFunction = scaled_dot_product_attention,
     ):
         super().__init__()
+        expect_sizes("Encoder", n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_ff=d_ff)
+        expect_probability("Encoder.dropout", dropout)
         self.d_model = d_model
         self.layers = nn.ModuleList(
             EncoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention) for _ in range(n_layers)
@@ -88,6 +92,7 @@ class Encoder(nn.Module):
     ):
         """The memory the decoder attends to; with `return_weights`, also each layer's weights."""
         expect_shape("x", x, "batch src_seq d_model", d_model=self.d_model)
+        expect_dtype("x", x, self.layers[0].self_attn.w_q.weight.dtype)
         all_weights = []
         for layer in self.layers:
             x, weights = layer(x, mask)

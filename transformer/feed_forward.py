@@ -12,7 +12,7 @@ Deviation: dropout on the hidden activations (as the paper's released code and
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from transformer.checks import expect_shape
+from transformer.checks import expect_dtype, expect_probability, expect_shape, expect_sizes
 
 
 class PositionwiseFeedForward(nn.Module):
@@ -20,13 +20,17 @@ class PositionwiseFeedForward(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
         super().__init__()
+        expect_sizes("PositionwiseFeedForward", d_model=d_model, d_ff=d_ff)
+        expect_probability("PositionwiseFeedForward.dropout", dropout)
         self.d_model = d_model
         self.w_1 = nn.Linear(d_model, d_ff)
         self.w_2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
 
     # exercise(encoder): equation (2): FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, with self.dropout on
-    #   the hidden activations; start with expect_shape("x", x, "batch seq d_model", d_model=self.d_model).
+    #   the hidden activations; start with expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
+    #   and expect_dtype("x", x, self.w_1.weight.dtype).
     def forward(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch seq d_model"]:
         expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
+        expect_dtype("x", x, self.w_1.weight.dtype)
         return self.w_2(self.dropout(self.w_1(x).relu()))

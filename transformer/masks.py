@@ -19,6 +19,8 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from transformer.checks import expect_mask
+
 
 def padding_mask(ids: Int[Tensor, "batch seq"], pad_id: int) -> Bool[Tensor, "batch seq"]:
     """True where `ids` holds a real token, False where it holds padding."""
@@ -55,9 +57,10 @@ def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, 
     return keys_real & causal_mask(tgt.shape[1], tgt.device)
 
 
-# exercise(rnn_attention): softmax over the last axis where mask is True: masked scores get
-#   torch.finfo(dtype).min before the softmax and their weights are set to exactly 0 after it
-#   (no mask: a plain softmax).
+# exercise(rnn_attention): start with expect_mask("mask", mask, scores.shape) (a mask that is not
+#   boolean or does not fit the scores gets one clear line); softmax over the last axis where mask
+#   is True: masked scores get torch.finfo(dtype).min before the softmax and their weights are set
+#   to exactly 0 after it (no mask: a plain softmax).
 def masked_softmax(
     scores: Float[Tensor, "*batch keys"], mask: Bool[Tensor, "*#batch #keys"] | None
 ) -> Float[Tensor, "*batch keys"]:
@@ -68,6 +71,7 @@ def masked_softmax(
     set to the dtype's most negative finite value, not -inf, so a row whose keys are *all* masked
     stays finite: its weights come out all zero, as `F.scaled_dot_product_attention` gives them.
     """
+    expect_mask("mask", mask, scores.shape)
     if mask is None:
         return scores.softmax(dim=-1)
     scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)

@@ -204,9 +204,13 @@ class Transformer(Seq2Seq):
 
     def _check_inputs(self, src: Tensor, tgt_in: Tensor | None) -> None:
         expect_shape("src", src, "batch src_seq")
+        if src.shape[1] == 0:
+            raise ValueError(f"src: expected at least one source token, got an empty source of shape {tuple(src.shape)}")
         expect_ids("src", src, self.src_embed.vocab_size)
         if tgt_in is not None:
             expect_shape("tgt_in", tgt_in, "batch tgt_seq", batch=src.shape[0])
+            if tgt_in.shape[1] == 0:
+                raise ValueError(f"tgt_in: expected at least one target token, got an empty target of shape {tuple(tgt_in.shape)}")
             expect_ids("tgt_in", tgt_in, self.tgt_embed.vocab_size)
 
 

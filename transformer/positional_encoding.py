@@ -20,7 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from transformer.checks import expect_shape
+from transformer.checks import expect_probability, expect_shape, expect_sizes
 
 
 # exercise(embeddings): §3.5: PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same
@@ -62,6 +62,10 @@ class _PositionsBase(nn.Module):
     max_len: int
     d_model: int
 
+    def _check_sizes(self, d_model: int, max_len: int, dropout: float) -> None:
+        expect_sizes(type(self).__name__, d_model=d_model, max_len=max_len)
+        expect_probability(f"{type(self).__name__}.dropout", dropout)
+
     def _check(self, x: Tensor, start: int) -> None:
         expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
         if start < 0 or start + x.shape[1] > self.max_len:
@@ -80,6 +84,7 @@ class SinusoidalPositionalEncoding(_PositionsBase):
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
         super().__init__()
+        self._check_sizes(d_model, max_len, dropout)
         self.d_model = d_model
         self.max_len = max_len
         self.dropout = nn.Dropout(dropout)
@@ -98,6 +103,7 @@ class LearnedPositionalEmbedding(_PositionsBase):
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
         super().__init__()
+        self._check_sizes(d_model, max_len, dropout)
         self.d_model = d_model
         self.max_len = max_len
         self.dropout = nn.Dropout(dropout)

@@ -16,12 +16,16 @@ from collections.abc import Callable
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from transformer.checks import expect_probability, expect_sizes
+
 
 class Residual(nn.Module):
     """A sub-layer wrapped in its residual connection, dropout and layer norm."""
 
     def __init__(self, d_model: int, dropout: float, norm_first: bool):
         super().__init__()
+        expect_sizes("Residual", d_model=d_model)
+        expect_probability("Residual.dropout", dropout)
         self.norm = nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
         self.norm_first = norm_first

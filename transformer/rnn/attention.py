@@ -27,6 +27,7 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
+from transformer.checks import expect_mask, expect_sizes
 from transformer.masks import masked_softmax
 
 
@@ -62,6 +63,7 @@ class BahdanauAttention(nn.Module):
 
     def __init__(self, query_size: int, memory_size: int, attention_size: int):
         super().__init__()
+        expect_sizes("BahdanauAttention", query_size=query_size, memory_size=memory_size, attention_size=attention_size)
         self.memory_size = memory_size
         self.w_query = nn.Linear(query_size, attention_size, bias=False)
         self.w_key = nn.Linear(memory_size, attention_size, bias=False)
@@ -79,6 +81,7 @@ class BahdanauAttention(nn.Module):
         mask: Bool[Tensor, "batch src_seq"],
     ) -> tuple[Float[Tensor, "batch d_memory"], Float[Tensor, "batch src_seq"]]:
         """The context vector and the weights α over the source."""
+        expect_mask("mask", mask, keys.shape[:2], "batch src_seq")
         weights = masked_softmax(additive_scores(self.w_query(query), keys, self.v), mask)
         return weighted_context(weights, memory), weights
 
@@ -90,6 +93,7 @@ class LuongAttention(nn.Module):
 
     def __init__(self, query_size: int, memory_size: int, score: str = "general"):
         super().__init__()
+        expect_sizes("LuongAttention", query_size=query_size, memory_size=memory_size)
         if score not in self.SCORES:
             raise ValueError(f"LuongAttention: expected score in {self.SCORES}, got {score!r}")
         if score == "dot" and query_size != memory_size:
@@ -111,5 +115,6 @@ class LuongAttention(nn.Module):
         mask: Bool[Tensor, "batch src_seq"],
     ) -> tuple[Float[Tensor, "batch d_memory"], Float[Tensor, "batch src_seq"]]:
         """The context vector and the weights α over the source."""
+        expect_mask("mask", mask, keys.shape[:2], "batch src_seq")
         weights = masked_softmax(dot_scores(query, keys), mask)
         return weighted_context(weights, memory), weights

@@ -40,6 +40,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from transformer.checks import expect_dtype, expect_integer, expect_shape
+
 State = tuple[Tensor, ...]
 
 
@@ -105,6 +107,8 @@ class RecurrentCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
+        expect_integer(f"{type(self).__name__}.input_size", input_size)
+        expect_integer(f"{type(self).__name__}.hidden_size", hidden_size)
         if input_size < 1 or hidden_size < 1:
             raise ValueError(
                 f"{type(self).__name__}: expected input_size >= 1 and hidden_size >= 1, "
@@ -131,9 +135,24 @@ class RecurrentCell(nn.Module):
 
     def forward(self, x: Float[Tensor, "batch input"], state: State | None = None) -> State:
         """The next state, from input x_t and the previous state (zeros when None)."""
+        self._check(x, state)
         if state is None:
             state = self.initial_state(x.shape[0], x)
         return self.step(self.project_input(x), state)
+
+    def _check(self, x: Tensor, state: State | None) -> None:
+        """One clear line for an input or a state that does not fit this cell."""
+        expect_shape("x", x, "batch input", input=self.input_size)
+        dtype = self.w_ih.weight.dtype
+        expect_dtype("x", x, dtype)
+        if state is None:
+            return
+        if not isinstance(state, (tuple, list)) or len(state) != self.n_states:
+            got = f"{len(state)} tensor(s)" if isinstance(state, (tuple, list)) else type(state).__name__
+            raise ValueError(f"state: expected a tuple of {self.n_states} tensor(s) for a {type(self).__name__}, got {got}")
+        for name, tensor in zip(("h", "c"), state):
+            expect_shape(f"state {name}", tensor, "batch hidden", batch=x.shape[0], hidden=self.hidden_size)
+            expect_dtype(f"state {name}", tensor, dtype)
 
 
 class RNNCell(RecurrentCell):
@@ -158,6 +177,7 @@ class LSTMCell(RecurrentCell):
 
     def gates(self, x: Float[Tensor, "batch input"], state: State) -> dict[str, Tensor]:
         """The gate values for input x and the previous state, by name (for plots and tests)."""
+        self._check(x, state)
         i, f, g, o = lstm_gates(self.project_input(x), self.w_hh(state[0]))
         return {"input": i, "forget": f, "candidate": g, "output": o}
 
@@ -173,6 +193,7 @@ class GRUCell(RecurrentCell):
 
     def gates(self, x: Float[Tensor, "batch input"], state: State) -> dict[str, Tensor]:
         """The gate values for input x and the previous state, by name (for plots and tests)."""
+        self._check(x, state)
         r, z, n = gru_gates(self.project_input(x), self.w_hh(state[0]))
         return {"reset": r, "update": z, "candidate": n}
 

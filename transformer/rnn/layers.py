@@ -24,7 +24,7 @@ from einops import rearrange
 from jaxtyping import Bool, Float, Int, Shaped
 from torch import Tensor, nn
 
-from transformer.checks import expect_shape
+from transformer.checks import expect_dtype, expect_probability, expect_shape, expect_sizes
 from transformer.rnn.cells import RecurrentCell, State, make_cell
 
 
@@ -79,10 +79,8 @@ class RecurrentStack(nn.Module):
         forget_bias: float = 0.0,
     ):
         super().__init__()
-        if n_layers < 1:
-            raise ValueError(f"RecurrentStack: expected n_layers >= 1, got {n_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"RecurrentStack: expected dropout in [0, 1), got {dropout}")
+        expect_sizes("RecurrentStack", input_size=input_size, hidden_size=hidden_size, n_layers=n_layers)
+        expect_probability("RecurrentStack.dropout", dropout)
         self.cell_type, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.n_layers, self.dropout = n_layers, dropout
         self.n_directions = 2 if bidirectional else 1
@@ -115,6 +113,7 @@ class RecurrentStack(nn.Module):
         """
         batch, seq = x.shape[0], x.shape[1]
         expect_shape("x", x, "batch seq input", input=self.input_size)
+        expect_dtype("x", x, self._dtype())
         active = None
         if lengths is not None:
             expect_shape("lengths", lengths, "batch", batch=batch)
@@ -143,6 +142,7 @@ class RecurrentStack(nn.Module):
         if self.n_directions != 1:
             raise ValueError("RecurrentStack.step: a bidirectional stack needs the whole sequence, not one step")
         expect_shape("x", x, "batch input", input=self.input_size)
+        expect_dtype("x", x, self._dtype())
         self._check_state(state, x.shape[0])
         new_states = []
         for layer, cell in enumerate(self.cells):
@@ -153,12 +153,17 @@ class RecurrentStack(nn.Module):
             x = layer_state[0]
         return x, tuple(torch.stack([s[k] for s in new_states], dim=1) for k in range(self.n_states))
 
+    def _dtype(self) -> torch.dtype:
+        """The dtype of the weights: inputs and states must have it (outside autocast)."""
+        return self.cells[0].w_ih.weight.dtype
+
     def _check_state(self, state: State, batch: int) -> None:
         if len(state) != self.n_states:
             raise ValueError(f"state: expected {self.n_states} tensor(s) for a {self.cell_type} stack, got {len(state)}")
         for name, tensor in zip(("h", "c"), state):
             expect_shape(f"state {name}", tensor, "batch layers_dirs hidden",
                          batch=batch, layers_dirs=len(self.cells), hidden=self.hidden_size)
+            expect_dtype(f"state {name}", tensor, self._dtype())
 
 
 def to_torch_state(state: Float[Tensor, "batch layers_dirs hidden"]) -> Float[Tensor, "layers_dirs batch hidden"]:

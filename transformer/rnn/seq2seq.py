@@ -262,6 +262,9 @@ class RecurrentSeq2Seq(Seq2Seq):
 
     def _check_ids(self, name: str, ids: Tensor, vocab_size: int, axes: str = "batch src_seq", **sizes: int) -> None:
         expect_shape(name, ids, axes, **sizes)
+        if ids.dim() == 2 and ids.shape[1] == 0:  # a source or a target with no position at all
+            what = "source" if name == "src" else "target"
+            raise ValueError(f"{name}: expected at least one {what} token, got an empty {what} of shape {tuple(ids.shape)}")
         expect_ids(name, ids, vocab_size)
 
 

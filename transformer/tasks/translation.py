@@ -15,10 +15,18 @@ in either direction, and split by seed.
 
 The text is kept raw here (no lowercasing, no tokenizing): the tokenizer works on it later,
 and the raw target lines are the references BLEU is computed against. Malformed input is
-refused with one line naming the file and line.
+refused with one line naming the file and line; a file that is not UTF-8 too. A UTF-8
+byte-order mark (U+FEFF, which some editors write at the start of a file) is dropped from the
+first line, never read as part of the first sentence.
+
+Local files never reach the network: a local folder is read through `datasets` in its offline
+mode (which it would otherwise leave to ping the hub and count a download). Only a hub id goes
+online.
 """
 
+import codecs
 import contextlib
+import os
 import random
 from pathlib import Path
 
@@ -38,9 +46,66 @@ def default_multi30k_path() -> Path | None:
     return None
 
 
+def _read_text(path) -> str:
+    """The text of a UTF-8 file, as `open(path, encoding="utf-8").read()` gives it (universal
+    newlines), without the byte-order mark a file may start with.
+
+    A byte that is not UTF-8 is refused with one line naming the file, the line and the column.
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = _universal_newlines(data[: error.start].decode("utf-8"))
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise ValueError(f"{path}: line {line}, column {column}: expected UTF-8 text, got byte "
+                         f"0x{data[error.start]:02x} ({error.reason}); save the file as UTF-8") from None
+    return _universal_newlines(text)
+
+
+def _universal_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _count_lines(path: Path) -> int:
-    with open(path, encoding="utf-8") as file:
-        return sum(1 for _ in file)
+    """Lines in a UTF-8 text file, counted as iterating over the open file counts them."""
+    text = _read_text(path)
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+@contextlib.contextmanager
+def _offline_datasets():
+    """A context in which `datasets` and the hub client are in offline mode (restored afterwards).
+
+    Loading local files then opens no connection: outside it, `datasets` sends a request to count
+    a download even for local files (and would try the hub for anything it cannot find locally).
+    `datasets` reads its switches from the environment once, when it is imported, and from its
+    `config` module at each call: both are set, so the context holds whatever has been imported.
+    """
+    import datasets
+    import huggingface_hub.constants
+
+    switches = [(datasets.config, "HF_HUB_OFFLINE", True), (datasets.config, "HF_DATASETS_OFFLINE", True),
+                (datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False),
+                (huggingface_hub.constants, "HF_HUB_OFFLINE", True)]
+    switches = [(module, name, value) for module, name, value in switches if hasattr(module, name)]
+    saved_attributes = [(module, name, getattr(module, name)) for module, name, _ in switches]
+    saved_environment = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    try:
+        for module, name, value in switches:
+            setattr(module, name, value)
+        os.environ.update({name: "1" for name in saved_environment})
+        yield
+    finally:
+        for module, name, value in saved_attributes:
+            setattr(module, name, value)
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -63,7 +128,9 @@ def load_parallel_folder(folder, src_lang: str = "de", tgt_lang: str = "en", cac
     """A `DatasetDict` (train / validation / test; columns `src_lang`, `tgt_lang`) from text files.
 
     The files are `train`, `val` and `test2016` with the two language suffixes, read by the
-    `datasets` "text" builder: one row per line, the line break removed, nothing else changed.
+    `datasets` "text" builder: one row per line, the line break removed, nothing else changed
+    (but a byte-order mark at the start of a file, which is dropped). Offline: no connection
+    is opened. A file that is not UTF-8 is refused with its name, line and column.
     """
     import datasets
 
@@ -82,8 +149,9 @@ def load_parallel_folder(folder, src_lang: str = "de", tgt_lang: str = "en", cac
             longer, shorter = (src_path, tgt_path) if n_src > n_tgt else (tgt_path, src_path)
             raise ValueError(f"{longer}: line {min(n_src, n_tgt) + 1} has no partner line in {shorter} "
                              f"({max(n_src, n_tgt)} lines against {min(n_src, n_tgt)})")
-    with _quiet_datasets():
-        lines = datasets.load_dataset("text", data_files=files, cache_dir=cache_dir)
+    with _quiet_datasets(), _offline_datasets():
+        # utf-8-sig: UTF-8 that drops a byte-order mark at the very start of a file, nowhere else
+        lines = datasets.load_dataset("text", data_files=files, cache_dir=cache_dir, encoding="utf-8-sig")
     return datasets.DatasetDict({
         split: datasets.concatenate_datasets(
             [lines[f"{split}_{lang}"].rename_column("text", lang) for lang in (src_lang, tgt_lang)], axis=1
@@ -148,15 +216,15 @@ def read_pairs_file(path, direction: str = "to_english") -> TextPairs:
 
     `direction="to_english"` translates the other language into English (source = column 2),
     `"from_english"` the reverse. A blank final line is allowed; any other line must hold 2 or
-    3 tab-separated columns with non-empty sentences.
+    3 tab-separated columns with non-empty sentences. The file must be UTF-8; a byte-order mark
+    at its start is dropped.
     """
     if direction not in ("to_english", "from_english"):
         raise ValueError(f"pairs: expected direction 'to_english' or 'from_english', got {direction!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"missing file {path} (expected English<TAB>Other[<TAB>attribution] lines)")
-    with open(path, encoding="utf-8") as file:
-        lines = file.read().split("\n")
+    lines = _read_text(path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     pairs = []
