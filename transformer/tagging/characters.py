@@ -31,7 +31,6 @@ planned third kind (add it to `CHARACTER_ENCODERS` and to `_encode_words`).
 Deviations: none; one layer, no dropout inside (the tagger applies dropout to what it reads).
 """
 
-import torch
 from einops import rearrange
 from jaxtyping import Float, Int
 from torch import Tensor, nn

@@ -24,11 +24,10 @@ mode (which it would otherwise leave to ping the hub and count a download). Only
 online.
 """
 
-import codecs
-import contextlib
-import os
 import random
 from pathlib import Path
+
+from transformer.tasks.files import count_lines, data_folder, offline_datasets, quiet_datasets, read_text
 
 MULTI30K_HUB_ID = "bentrevett/multi30k"
 MULTI30K_FILES = {"train": "train", "validation": "val", "test": "test2016"}
@@ -38,90 +37,9 @@ TextPairs = list[tuple[str, str]]
 
 def default_multi30k_path() -> Path | None:
     """The local Multi30k folder, `shared/data/multi30k` beside the repository, if it is there."""
-    repo = Path(__file__).resolve().parents[2]
-    for base in (repo.parent, repo, Path.cwd().parent, Path.cwd()):
-        folder = base / "shared" / "data" / "multi30k"
-        if (folder / "train.de").is_file():
-            return folder
-    return None
-
-
-def _read_text(path) -> str:
-    """The text of a UTF-8 file, as `open(path, encoding="utf-8").read()` gives it (universal
-    newlines), without the byte-order mark a file may start with.
-
-    A byte that is not UTF-8 is refused with one line naming the file, the line and the column.
-    """
-    data = Path(path).read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        before = _universal_newlines(data[: error.start].decode("utf-8"))
-        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-        raise ValueError(f"{path}: line {line}, column {column}: expected UTF-8 text, got byte "
-                         f"0x{data[error.start]:02x} ({error.reason}); save the file as UTF-8") from None
-    return _universal_newlines(text)
-
-
-def _universal_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _count_lines(path: Path) -> int:
-    """Lines in a UTF-8 text file, counted as iterating over the open file counts them."""
-    text = _read_text(path)
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-
-
-@contextlib.contextmanager
-def _offline_datasets():
-    """A context in which `datasets` and the hub client are in offline mode (restored afterwards).
-
-    Loading local files then opens no connection: outside it, `datasets` sends a request to count
-    a download even for local files (and would try the hub for anything it cannot find locally).
-    `datasets` reads its switches from the environment once, when it is imported, and from its
-    `config` module at each call: both are set, so the context holds whatever has been imported.
-    """
-    import datasets
-    import huggingface_hub.constants
-
-    switches = [(datasets.config, "HF_HUB_OFFLINE", True), (datasets.config, "HF_DATASETS_OFFLINE", True),
-                (datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False),
-                (huggingface_hub.constants, "HF_HUB_OFFLINE", True)]
-    switches = [(module, name, value) for module, name, value in switches if hasattr(module, name)]
-    saved_attributes = [(module, name, getattr(module, name)) for module, name, _ in switches]
-    saved_environment = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
-    try:
-        for module, name, value in switches:
-            setattr(module, name, value)
-        os.environ.update({name: "1" for name in saved_environment})
-        yield
-    finally:
-        for module, name, value in saved_attributes:
-            setattr(module, name, value)
-        for name, value in saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _quiet_datasets():
-    """A context in which `datasets` shows no progress bars or info logs (restored afterwards)."""
-    import datasets
-
-    bars_were_off, verbosity = datasets.are_progress_bars_disabled(), datasets.logging.get_verbosity()
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        if not bars_were_off:
-            datasets.enable_progress_bars()
-        datasets.logging.set_verbosity(verbosity)
+    root = data_folder()
+    folder = root / "multi30k" if root is not None else None
+    return folder if folder is not None and (folder / "train.de").is_file() else None
 
 
 def load_parallel_folder(folder, src_lang: str = "de", tgt_lang: str = "en", cache_dir=None):
@@ -144,12 +62,12 @@ def load_parallel_folder(folder, src_lang: str = "de", tgt_lang: str = "en", cac
                                         f"{{train,val,test2016}}.{{{src_lang},{tgt_lang}}})")
             files[f"{split}_{lang}"] = str(path)
         src_path, tgt_path = folder / f"{stem}.{src_lang}", folder / f"{stem}.{tgt_lang}"
-        n_src, n_tgt = _count_lines(src_path), _count_lines(tgt_path)
+        n_src, n_tgt = count_lines(src_path), count_lines(tgt_path)
         if n_src != n_tgt:
             longer, shorter = (src_path, tgt_path) if n_src > n_tgt else (tgt_path, src_path)
             raise ValueError(f"{longer}: line {min(n_src, n_tgt) + 1} has no partner line in {shorter} "
                              f"({max(n_src, n_tgt)} lines against {min(n_src, n_tgt)})")
-    with _quiet_datasets(), _offline_datasets():
+    with quiet_datasets(), offline_datasets():
         # utf-8-sig: UTF-8 that drops a byte-order mark at the very start of a file, nowhere else
         lines = datasets.load_dataset("text", data_files=files, cache_dir=cache_dir, encoding="utf-8-sig")
     return datasets.DatasetDict({
@@ -164,7 +82,7 @@ def load_hub_dataset(hub_id: str = MULTI30K_HUB_ID, cache_dir=None):
     """The `DatasetDict` of a hub dataset laid out like Multi30k (splits train / validation / test)."""
     import datasets
 
-    with _quiet_datasets():
+    with quiet_datasets():
         return datasets.load_dataset(hub_id, cache_dir=cache_dir)
 
 
@@ -197,11 +115,14 @@ def pairs_from_dataset_dict(dataset_dict, src_lang: str, tgt_lang: str, origin: 
 
 def load_multi30k(path=None, hub_id: str | None = None, src_lang: str = "de", tgt_lang: str = "en",
                   cache_dir=None) -> dict[str, TextPairs]:
-    """Multi30k text pairs per split, from `hub_id`, else the folder `path`, else the default folder, else the hub."""
+    """Multi30k text pairs per split, from `hub_id` (the network), else the folder `path`, else the
+    default folder beside the repository; with neither, one line says how to give one (no
+    download happens unless `hub_id` asks for it)."""
     if hub_id is None and path is None:
         path = default_multi30k_path()
         if path is None:
-            hub_id = MULTI30K_HUB_ID
+            raise FileNotFoundError(f"no local Multi30k: give its folder with --task-option path=DIR, or download "
+                                    f"it with --task-option hub_id={MULTI30K_HUB_ID}")
     if hub_id is not None:
         return pairs_from_dataset_dict(load_hub_dataset(hub_id, cache_dir), src_lang, tgt_lang, hub_id)
     folder = Path(path)
@@ -224,7 +145,7 @@ def read_pairs_file(path, direction: str = "to_english") -> TextPairs:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"missing file {path} (expected English<TAB>Other[<TAB>attribution] lines)")
-    lines = _read_text(path).split("\n")
+    lines = read_text(path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     pairs = []
