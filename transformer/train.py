@@ -41,7 +41,7 @@ from transformer.losses import label_smoothed_cross_entropy
 from transformer.objectives import evaluate, objective_for
 
 SCHEDULES = ("warmup", "constant")
-__all__ = ["History", "TrainConfig", "TrainingDiverged", "evaluate", "label_smoothed_cross_entropy",
+__all__ = ["History", "TrainConfig", "TrainingDiverged", "average_checkpoints", "evaluate", "label_smoothed_cross_entropy",
            "learning_rate", "load_checkpoint", "paper_peak_lr", "pick_device", "save_checkpoint",
            "seed_everything", "train", "warmup_rate"]
 
@@ -62,11 +62,16 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto: CUDA, then Apple MPS, then CPU
     bf16: bool = True  # bfloat16 autocast where the device computes it natively (see transformer.devices)
+    average_last: int = 0  # keep the last k epochs' weights; the run's final model is their average (§6.1: 5)
+    time_limit: float = 0.0  # stop training after this many seconds (0: no limit); the epoch in hand is validated
 
     def __post_init__(self):
         check_fields(self, positive=("epochs", "peak_lr", "warmup_steps", "adam_eps"))
         check_choice(self, "schedule", SCHEDULES)
         check_fraction(self, "label_smoothing")
+        if self.average_last < 0 or self.time_limit < 0:
+            raise ValueError(f"TrainConfig: expected average_last >= 0 and time_limit >= 0, "
+                             f"got {self.average_last} and {self.time_limit}")
         if self.clip_norm < 0 or self.weight_decay < 0:
             raise ValueError(f"TrainConfig: expected clip_norm >= 0 and weight_decay >= 0, "
                              f"got {self.clip_norm} and {self.weight_decay}")
@@ -114,6 +119,7 @@ class History:
     epochs: list[dict]
     best_epoch: int
     interrupted: bool = False
+    time_limited: bool = False  # stopped by TrainConfig.time_limit before its last epoch
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,6 +192,13 @@ def train(
             write_json(run_dir / "history.json", history.to_dict())
 
     rate_name = "sentences_per_second" if objective.name == "classification" else "tokens_per_second"
+    spent_before = sum(record["seconds"] for record in history.epochs)  # training time of the finished epochs
+
+    def out_of_time(in_epoch_since: float | None = None) -> bool:
+        """True once the run's training time reaches config.time_limit (0: never)."""
+        running = time.perf_counter() - in_epoch_since if in_epoch_since is not None else 0.0
+        return config.time_limit > 0 and spent_before + at.seconds + running >= config.time_limit
+
     with _graceful_interrupt() as interrupt:
         for epoch in range(at.epoch, config.epochs):
             model.train()
@@ -194,7 +207,7 @@ def train(
             started = time.perf_counter()
             bar = tqdm(total=len(batches), initial=at.batch, desc=f"epoch {epoch + 1}/{config.epochs}",
                        disable=not progress, leave=False)
-            while at.batch < len(batches) and not interrupt.requested:
+            while at.batch < len(batches) and not interrupt.requested and not out_of_time(started):
                 lr = learning_rate(at.step + 1, config)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
@@ -228,15 +241,24 @@ def train(
                       "lr": learning_rate(at.step, config), "bf16": use_bf16, "seconds": at.seconds,
                       rate_name: at.items / max(at.seconds, 1e-9)}
             record.update({f"valid_{k}": v for k, v in valid.items()})
+            if at.batch < len(batches):  # stopped by the time limit inside the epoch
+                record["batches"] = f"{at.batch} of {len(batches)}"
             history.epochs.append(record)
             if record["valid_loss"] < at.best_loss:
                 at.best_loss, history.best_epoch = record["valid_loss"], epoch + 1
                 if run_dir is not None:
                     save_checkpoint(run_dir / "checkpoint_best.pt", model, meta=meta)
-            at = _Position(epoch=epoch + 1, step=at.step, best_loss=at.best_loss, bf16=at.bf16)
+            if run_dir is not None and config.average_last > 0:
+                _keep_epoch_weights(run_dir, model, epoch + 1, config.average_last)
+            spent_before += at.seconds
+            at = _Position(epoch=epoch + 1, step=at.step, best_loss=at.best_loss, bf16=at.bf16)  # seconds back to 0
             save_last()
             _call(on_epoch, interrupt, epoch + 1, record)
             if interrupt.requested:
+                break
+            if out_of_time():
+                history.time_limited = True
+                save_last()
                 break
         if interrupt.requested and at.epoch < config.epochs:
             history.interrupted = True
@@ -265,6 +287,23 @@ def _choose_bf16(model, objective, batches, config: TrainConfig, device) -> tupl
     if speedup < 1.1:
         return False, f"{why}, but a probe of this model's training step ran it only {speedup:.2f}x float32's speed"
     return True, f"{why}; a probe of this model's training step ran {speedup:.1f}x faster"
+
+
+def _keep_epoch_weights(run_dir: Path, model, epoch: int, keep: int) -> None:
+    """Weights of this epoch as `checkpoint_epoch{N}.pt`; only the last `keep` stay."""
+    save_checkpoint(run_dir / f"checkpoint_epoch{epoch}.pt", model)
+    for old in run_dir.glob("checkpoint_epoch*.pt"):
+        if int(old.stem.removeprefix("checkpoint_epoch")) <= epoch - keep:
+            old.unlink()
+
+
+def average_checkpoints(paths: Sequence[Path]) -> dict:
+    """The element-wise mean of the weights in several checkpoints (Vaswani et al. 2017, §6.1)."""
+    if not paths:
+        raise ValueError("average_checkpoints: expected at least one checkpoint, got none")
+    states = [load_checkpoint(path)["model"] for path in paths]
+    return {name: (sum(state[name].double() for state in states) / len(states)).to(value.dtype)
+            if value.is_floating_point() else value for name, value in states[0].items()}
 
 
 def _call(callback, interrupt, *args) -> None:

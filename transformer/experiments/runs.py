@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-from transformer.checkpoint import load_checkpoint, write_json
+from transformer.checkpoint import load_checkpoint, save_checkpoint, write_json
 from transformer.experiments.evaluate import evaluate_split, evaluated_splits
 from transformer.experiments.recipes import (
     RECIPES,
@@ -34,15 +34,21 @@ from transformer.experiments.recipes import (
 from transformer.interface import CLASSIFICATION, SEQ2SEQ, count_parameters
 from transformer.tasks import load_task, task_shape
 from transformer.tasks.registry import check_task_options
-from transformer.train import TrainConfig, pick_device, seed_everything, train
+from transformer.train import TrainConfig, average_checkpoints, evaluate, pick_device, seed_everything, train
 
-RUN_FILES = ("config.json", "checkpoint_best.pt", "checkpoint_last.pt", "history.json", "metrics.json", "curves.png",
-             "split.json")
+RUN_FILES = ("config.json", "checkpoint_best.pt", "checkpoint_last.pt", "checkpoint_average.pt", "history.json",
+             "metrics.json", "curves.png", "split.json")
+
+
+def run_files(run_dir: Path) -> list[Path]:
+    """The files of a run that are in `run_dir` (the kept epochs' weights included)."""
+    run_dir = Path(run_dir)
+    return [run_dir / name for name in RUN_FILES if (run_dir / name).exists()] + sorted(run_dir.glob("checkpoint_epoch*.pt"))
 
 
 def holds_a_run(run_dir: Path) -> bool:
     """True if `run_dir` holds any file a run writes."""
-    return any((Path(run_dir) / name).exists() for name in RUN_FILES)
+    return bool(run_files(run_dir))
 
 
 def prepare_run_dir(run_dir: Path, force: bool) -> None:
@@ -54,8 +60,8 @@ def prepare_run_dir(run_dir: Path, force: bool) -> None:
         if not force:
             raise ValueError(f"{run_dir} already holds a run: continue it with `transformer train --resume {run_dir}`, "
                              "or start over in it with --force (or choose another --run-dir)")
-        for name in RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
+        for path in run_files(run_dir):
+            path.unlink()
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -150,10 +156,22 @@ def train_run(
         log(f"interrupted: the run is saved; continue it with `transformer train --resume {run_dir}`")
         return {"interrupted": True, "run_dir": str(run_dir), "task": task, "model": model_name}
     _plot_curves(run_dir, model_name, task, history.epochs)
-    model.load_state_dict(load_checkpoint(run_dir / "checkpoint_best.pt")["model"])
     summary = {"task": task, "shape": data.shape, "model": model_name, "parameters": meta["parameters"],
                "train_seconds": sum(r["seconds"] for r in history.epochs), "wall_seconds": seconds,
-               "best_epoch": history.best_epoch, "history": history.epochs}
+               "best_epoch": history.best_epoch, "history": history.epochs, "bf16": history.epochs[-1]["bf16"],
+               "time_limited": history.time_limited}
+    model.load_state_dict(load_checkpoint(run_dir / "checkpoint_best.pt")["model"])
+    summary["checkpoint"] = f"best (epoch {history.best_epoch}, lowest validation loss)"
+    kept = sorted(run_dir.glob("checkpoint_epoch*.pt"), key=lambda p: int(p.stem.removeprefix("checkpoint_epoch")))
+    if train_config.average_last > 0 and kept:
+        summary["valid_best"] = evaluate(model, valid_batches)
+        model.load_state_dict(average_checkpoints(kept))
+        save_checkpoint(run_dir / "checkpoint_average.pt", model, meta=meta)
+        summary["valid_average"] = evaluate(model, valid_batches)
+        epochs = [int(p.stem.removeprefix("checkpoint_epoch")) for p in kept]
+        summary["checkpoint"] = f"average of epochs {epochs[0]}-{epochs[-1]} (TrainConfig.average_last)"
+        log(f"the final model averages the weights of epochs {epochs[0]}-{epochs[-1]}: validation loss "
+            f"{summary['valid_average']['loss']:.3f} (best single epoch: {summary['valid_best']['loss']:.3f})")
     recipe = RECIPES.get(task, Recipe())
     for split in evaluated_splits(data):
         summary[split] = evaluate_split(model, data, split, recipe.decode_extra, log=log)
@@ -188,14 +206,19 @@ def _resume_settings(run_dir: Path, overrides: dict, data) -> tuple[dict, object
     return meta, data
 
 
-def load_run(run_dir: Path, checkpoint: str = "checkpoint_best.pt", device: str = "auto") -> tuple:
+def load_run(run_dir: Path, checkpoint: str | None = None, device: str = "auto") -> tuple:
     """The trained model of a run folder (on the best device, in eval mode) and its meta data.
+
+    The model is the run's final one: the average of its last epochs if it averaged them
+    (`checkpoint_average.pt`), else its best epoch (`checkpoint_best.pt`), unless `checkpoint` names another.
 
     The meta data gains the codecs rebuilt from their descriptions ("source_codec" and, for
     seq2seq, "target_codec"; "labels", "tags", "chars" for the other shapes).
     """
     from transformer.tasks import Labels, TextCodec, Vocabulary
 
+    if checkpoint is None:
+        checkpoint = "checkpoint_average.pt" if (Path(run_dir) / "checkpoint_average.pt").exists() else "checkpoint_best.pt"
     path = Path(run_dir) / checkpoint
     if not path.exists():
         raise FileNotFoundError(f"expected a checkpoint at {path}: is {run_dir} a finished run folder?")
