@@ -157,8 +157,7 @@ def _batches_by_epoch(data):
     return batches
 
 
-# float32: whether bfloat16 pays is decided by timing a step, which two runs may see differently
-CONFIG = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu", bf16=False)
+CONFIG = TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=5, device="cpu")
 
 
 def _uninterrupted(tmp_path, data):
@@ -249,7 +248,7 @@ def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
 def test_same_seed_same_weights():
     """Two CPU runs with the same seed end with identical weights (dropout included)."""
     data = copy_batches(4)
-    config = TrainConfig(epochs=1, warmup_steps=5, device="cpu", seed=3, bf16=False)
+    config = TrainConfig(epochs=1, warmup_steps=5, device="cpu", seed=3)
     models = []
     for _ in range(2):
         model = tiny_model()
@@ -260,7 +259,7 @@ def test_same_seed_same_weights():
 
 
 def test_a_resumed_run_keeps_the_precision_it_started_with(tmp_path, monkeypatch):
-    """The bfloat16 decision is recorded when a run starts and reused on resume, never re-probed,
+    """The bfloat16 decision is recorded when a run starts and reused on resume, never made again,
     so an interrupted run continues in the precision it began in."""
     training = importlib.import_module("transformer.train")  # `transformer.train` itself is the function
 

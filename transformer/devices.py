@@ -8,12 +8,12 @@ bfloat16 units, and on CPUs that compute bfloat16 natively (x86 with AVX512-BF16
 the BF16 extension), a training step runs markedly faster. A CPU without those instructions
 emulates bfloat16 slowly, so there autocast stays off.
 
-Two checks decide. `bf16_support(device_type)`, once per process: the CPU's flags must list
-bfloat16 instructions and a probe of bfloat16 matrix products must run them faster than float32.
-Then `probe_training_step`, once per run: a few forward and backward passes of the model to train
-on its first batch, with and without autocast, must show autocast at least 1.1x faster. Small
-models (a d_model of 64) gain nothing, since the casts cost as much as the products save, so they
-stay in float32. `train` prints the decision and its reason once.
+Two checks decide, both the same every time on a machine, so a run and its resumption (or its
+rerun with the same seed) train in the same precision. `bf16_support(device_type)`, once per
+process: the CPU's flags must list bfloat16 instructions and a probe of bfloat16 matrix products
+must run them faster than float32. `worth_bf16(model)`: on a CPU, the model must have at least
+`MIN_BF16_PARAMETERS`; smaller models (a d_model of 64) gain nothing, since the casts cost as much
+as the products save, so they stay in float32. `train` prints the decision and its reason once.
 """
 
 import functools
@@ -77,26 +77,20 @@ def _probe_speedup(size: int = 512, repeats: int = 8) -> float:
     return best(a, b) / max(best(a16, b16), 1e-9)
 
 
-def probe_training_step(step, repeats: int = 2) -> float:
-    """How much faster `step(bf16)` (one forward and backward of the model to train) runs with
-    bfloat16 autocast than without; the random state is put back, so training is unchanged."""
-    rng = torch.get_rng_state()
-    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+# Below this many parameters a training step is too small for bfloat16 to pay on a CPU: the casts
+# and the bookkeeping of autocast cost as much as the products save. Measured on the course's 2-core
+# CPU (AMD EPYC, avx512_bf16; BENCHMARKS.md): number words, a Transformer of d_model 64 (171k
+# parameters) ran 0.8x float32's speed under autocast, one of d_model 256 1.4x; an LSTM with
+# attention of hidden size 256 0.8x, of hidden size 512 (about 3M parameters) 1.5x.
+MIN_BF16_PARAMETERS = 1_000_000
 
-    def best(bf16: bool) -> float:
-        times = []
-        for _ in range(repeats + 1):  # the first run warms up
-            start = time.perf_counter()
-            step(bf16)
-            times.append(time.perf_counter() - start)
-        return min(times[1:])
 
-    try:
-        return best(False) / max(best(True), 1e-9)
-    finally:
-        torch.set_rng_state(rng)
-        if cuda_rng is not None:
-            torch.cuda.set_rng_state_all(cuda_rng)
+def worth_bf16(model: torch.nn.Module) -> tuple[bool, str]:
+    """Whether a model is big enough for bfloat16 autocast to speed its training up on a CPU."""
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if n < MIN_BF16_PARAMETERS:
+        return False, f"this model ({n:,} parameters) is too small for it to pay (below {MIN_BF16_PARAMETERS:,})"
+    return True, f"this model has {n:,} parameters"
 
 
 @functools.lru_cache(maxsize=None)

@@ -36,7 +36,7 @@ import torch
 
 from transformer.checkpoint import load_checkpoint, save_checkpoint, write_json
 from transformer.configs import check_choice, check_fields, check_fraction
-from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_device, probe_training_step
+from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_device, worth_bf16
 from transformer.losses import label_smoothed_cross_entropy
 from transformer.objectives import evaluate, objective_for
 
@@ -181,7 +181,7 @@ def train(
     if resume and at.bf16 is not None:  # the precision the run started with, so it resumes exactly
         use_bf16, why = at.bf16, "as when this run started"
     else:
-        use_bf16, why = _choose_bf16(model, objective, first_batches, config, device)
+        use_bf16, why = _choose_bf16(model, config, device)
     at.bf16 = use_bf16
     if log is not None:
         log(f"training on {device}; bfloat16 autocast on {device.type}: {'yes' if use_bf16 else 'no'}, {why}")
@@ -266,27 +266,15 @@ def train(
     return history
 
 
-def _choose_bf16(model, objective, batches, config: TrainConfig, device) -> tuple[bool, str]:
+def _choose_bf16(model, config: TrainConfig, device) -> tuple[bool, str]:
     """Whether this run trains under bfloat16 autocast, and why (see `transformer.devices`)."""
     if not config.bf16:
         return False, "turned off (TrainConfig.bf16, --no-bf16)"
     native, why = bf16_support(device.type)
-    if not native or device.type != "cpu" or not batches:
+    if not native or device.type != "cpu":
         return native, why
-    batch = batches[0].to(device)
-    model.train()
-
-    def step(bf16: bool) -> None:
-        model.zero_grad(set_to_none=True)
-        with autocast(device, bf16):
-            loss, _ = objective.loss(model, batch, config.label_smoothing)
-        loss.backward()
-
-    speedup = probe_training_step(step)
-    model.zero_grad(set_to_none=True)
-    if speedup < 1.1:
-        return False, f"{why}, but a probe of this model's training step ran it only {speedup:.2f}x float32's speed"
-    return True, f"{why}; a probe of this model's training step ran {speedup:.1f}x faster"
+    pays, size = worth_bf16(model)
+    return pays, f"{why}, but {size}" if not pays else f"{why}, and {size}"
 
 
 def _keep_epoch_weights(run_dir: Path, model, epoch: int, keep: int) -> None:
