@@ -70,9 +70,12 @@ def masked_softmax(
     Bahdanau and Luong attention, chapter 06's scaled dot-product attention). A masked score is
     set to the dtype's most negative finite value, not -inf, so a row whose keys are *all* masked
     stays finite: its weights come out all zero, as `F.scaled_dot_product_attention` gives them.
+    The softmax runs in float32 at least (bfloat16 scores under autocast are widened for it) and
+    the weights come back in the scores' dtype.
     """
     expect_mask("mask", mask, scores.shape)
+    wide = torch.promote_types(scores.dtype, torch.float32)
     if mask is None:
-        return scores.softmax(dim=-1)
+        return scores.softmax(dim=-1, dtype=wide).to(scores.dtype)
     scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return scores.softmax(dim=-1).masked_fill(~mask, 0.0)
+    return scores.softmax(dim=-1, dtype=wide).masked_fill(~mask, 0.0).to(scores.dtype)

@@ -229,7 +229,7 @@ def load_sst2(*, path: str | None = None, min_freq: int = 1, max_size: int | Non
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
-_NOT_TEXT = re.compile(r"[^a-z0-9(),.!?'\s#]")
+_NOT_TEXT = re.compile(r"[^a-z0-9(),.!?'\s#@]")
 
 
 def clean_text(text: str) -> str:
@@ -238,7 +238,7 @@ def clean_text(text: str) -> str:
     become spaces (so "#earthquake" keeps its hashtag, "Wow!!!" its exclamation marks)."""
     text = _URL.sub(" http ", text.lower())
     text = _MENTION.sub(" @user ", text)
-    return " ".join(_NOT_TEXT.sub(" ", text).replace("@ user", "@user").split())
+    return " ".join(_NOT_TEXT.sub(" ", text).split())
 
 
 TWEETS_FILE = "socialmedia_relevant_cols.csv"
@@ -264,7 +264,8 @@ def read_csv_rows(path: Path, text_column: str, label_column: str, encoding: str
         except Exception as error:  # the csv builder wraps pandas' errors in its own
             cause = error.__cause__ or error
             if isinstance(cause, UnicodeDecodeError):
-                raise ValueError(f"{path}: line {_line_of_byte(path, cause.start)}: not {encoding} ({cause.reason}); "
+                line, reason = _first_undecodable_line(path, encoding)
+                raise ValueError(f"{path}: line {line}: not {encoding} ({reason}); "
                                  "give the file's encoding with --task-option encoding=...") from None
             raise ValueError(f"{path}: could not read it as CSV: {str(cause).strip().splitlines()[-1]}") from None
     for column in (text_column, label_column):
@@ -279,10 +280,15 @@ def read_csv_rows(path: Path, text_column: str, label_column: str, encoding: str
     return [(str(text), str(label).strip()) for text, label in rows]
 
 
-def _line_of_byte(path: Path, offset: int) -> int:
-    """The line (1-based) of a file that holds byte `offset`, for decoding errors."""
+def _first_undecodable_line(path: Path, encoding: str) -> tuple[int, str]:
+    """The first line (1-based) of a file that `encoding` cannot decode, and why."""
     with open(path, "rb") as file:
-        return file.read(offset).count(b"\n") + 1
+        for number, raw in enumerate(file, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                return number, error.reason
+    return 1, "undecodable bytes"
 
 
 def _record_line(path: Path, index: int, encoding: str, delimiter: str) -> int:

@@ -93,6 +93,7 @@ class LanguageModelData:
     source: TextCodec
     context: int
     options: dict = field(default_factory=dict)
+    epoch_tokens: int | None = None  # an epoch of training reads this many tokens (None: the whole text)
     shape = "language_model"
 
     @property
@@ -104,8 +105,16 @@ class LanguageModelData:
         return self.splits["valid"]
 
     def batches(self, split: str, max_tokens: int, shuffle: bool = False, seed: int = 0) -> list[LMBatch]:
-        """Windows of `context` tokens, `max_tokens // context` of them per batch (at least one)."""
-        return make_lm_batches(self.splits[split], self.context, max(1, max_tokens // self.context), shuffle, seed)
+        """Windows of `context` tokens, `max_tokens // context` of them per batch (at least one).
+
+        With `epoch_tokens`, a shuffled epoch keeps only its first `epoch_tokens // context` windows:
+        a random part of the text, so validation (and a learning curve's points) come more often.
+        """
+        batches = make_lm_batches(self.splits[split], self.context, max(1, max_tokens // self.context), shuffle, seed)
+        if shuffle and self.epoch_tokens is not None:
+            rows = max(1, max_tokens // self.context)
+            batches = batches[: max(1, -(-self.epoch_tokens // (rows * self.context)))]
+        return batches
 
     def model_sizes(self) -> dict:
         return {"vocab_size": len(self.source.vocab)}
@@ -148,7 +157,8 @@ def encode_lines(codec: TextCodec, lines: Sequence[str]) -> list[int]:
 
 
 def from_text(name: str, text: str, level: str, valid_fraction: float, context: int, min_freq: int = 1,
-              max_size: int | None = None, options: dict | None = None) -> LanguageModelData:
+              max_size: int | None = None, options: dict | None = None,
+              epoch_tokens: int | None = None) -> LanguageModelData:
     """Split a text (the first part trains, the rest validates) and encode it at `level` "char" or "word"."""
     if level not in ("char", "word"):
         raise ValueError(f"{name}: expected level 'char' or 'word', got {level!r}")
@@ -171,7 +181,7 @@ def from_text(name: str, text: str, level: str, valid_fraction: float, context: 
     splits["test"] = splits["valid"]  # no third part: the held-out text is the validation text
     if len(splits["valid"]) < 2 or len(splits["train"]) < 2:
         raise ValueError(f"{name}: the text is too short to give a training and a validation part")
-    return LanguageModelData(name, splits, codec, context, dict(options or {}))
+    return LanguageModelData(name, splits, codec, context, dict(options or {}), epoch_tokens)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,13 +225,16 @@ def read_text(path: Path) -> str:
 SHAKESPEARE_FILE = "input.txt"
 
 
-def load_shakespeare(*, path: str | None = None, context: int = 256, valid_fraction: float = 0.1) -> LanguageModelData:
+def load_shakespeare(*, path: str | None = None, context: int = 256, valid_fraction: float = 0.1,
+                     epoch_tokens: int | None = None) -> LanguageModelData:
     file = Path(path) if path is not None else local_data_path("tinyshakespeare", SHAKESPEARE_FILE) / SHAKESPEARE_FILE
-    options = {"path": str(file), "context": context, "valid_fraction": valid_fraction}
-    return from_text("shakespeare", read_text(file), "char", valid_fraction, context, options=options)
+    options = {"path": str(file), "context": context, "valid_fraction": valid_fraction, "epoch_tokens": epoch_tokens}
+    return from_text("shakespeare", read_text(file), "char", valid_fraction, context, options=options,
+                     epoch_tokens=epoch_tokens)
 
 
 def load_text(*, path: str, level: str = "char", context: int = 128, valid_fraction: float = 0.1,
-              min_freq: int = 1, max_size: int | None = None) -> LanguageModelData:
+              min_freq: int = 1, max_size: int | None = None, epoch_tokens: int | None = None) -> LanguageModelData:
     options = dict(locals(), path=str(path))
-    return from_text("text", read_text(Path(path)), level, valid_fraction, context, min_freq, max_size, options)
+    return from_text("text", read_text(Path(path)), level, valid_fraction, context, min_freq, max_size, options,
+                     epoch_tokens)
