@@ -404,6 +404,28 @@ def test_a_chapter_workspace_fails_with_the_hints_and_passes_once_restored(tmp_p
     assert not outcomes["failed"] and not outcomes["skipped"], f"after restore: {outcomes}"
 
 
+@pytest.mark.parametrize("spelling", [
+    "space",
+    # `--impl=DIR` also runs in every default run, in test_a_chapter_workspace_fails_with_the_hints_...
+    pytest.param("equals", marks=pytest.mark.slow),
+])
+def test_impl_takes_its_folder_after_a_space_or_an_equals_sign(spelling, tmp_path):
+    """`pytest --impl my-work` and `pytest --impl=my-work` both test the workspace: the plugin is
+    installed with the package, so pytest knows the option before it reads the command line."""
+    workspace = tmp_path / "my-work"
+    new_workspace(workspace, chapters=["attention"])
+    impl = ["--impl", str(workspace)] if spelling == "space" else [f"--impl={workspace}"]
+    command = [sys.executable, "-m", "pytest", *impl, "-p", "no:cacheprovider",
+               "tests/test_masks.py::test_causal_mask_worked_example"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = result.stdout + result.stderr
+    assert "unrecognized arguments" not in out, f"pytest did not know --impl ({spelling}):\n{out[-1500:]}"
+    assert f"implementation under test: {workspace.resolve() / 'transformer'}" in out, (
+        f"with --impl ({spelling}) the run did not test the workspace:\n{out[-1500:]}")
+    assert "NotImplementedError: exercise [attention] causal_mask" in out and "1 failed" in out, (
+        f"the one selected test should fail on the workspace's causal_mask stub:\n{out[-1500:]}")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_chapter_fails_on_its_own_exercises_then_passes_once_restored(chapter, tmp_path):
