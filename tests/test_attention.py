@@ -51,6 +51,20 @@ def assert_rows_sum_to_one(weights: torch.Tensor, rows: torch.Tensor | None = No
         )
 
 
+def assert_no_nan_weights(weights: torch.Tensor, mask: torch.Tensor) -> None:
+    """No weight is NaN; if some are, say which rows and why a row with no real key gives NaN."""
+    nan_rows = torch.isnan(weights).any(dim=-1)
+    if not nan_rows.any():
+        return
+    no_key = ~mask.expand_as(weights).any(dim=-1)
+    empty = int((nan_rows & no_key).sum())
+    raise AssertionError(
+        f"the weights are NaN in {int(nan_rows.sum())} of {nan_rows.numel()} query rows, {empty} of them rows whose keys "
+        f"are all masked: with -inf on every score of a row, the softmax is 0/0 = NaN. Mask with the dtype's most "
+        f"negative finite value, torch.finfo(dtype).min (chapter 04's masked_softmax), and set masked weights to 0"
+    )
+
+
 def random_mask(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     """A boolean mask with some True and some False; rows may be entirely False."""
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed)) < 0.6
@@ -100,6 +114,7 @@ def test_masked_keys_get_exactly_zero_weight(sizes, d_head, seed):
     q, k, v = randn(batch, q_seq, d_head, seed=seed), randn(batch, kv_seq, d_head, seed=seed + 1), randn(batch, kv_seq, 3, seed=seed + 2)
     mask = random_mask((batch, q_seq, kv_seq), seed)
     _, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert_no_nan_weights(weights, mask)
     leaked = weights[~mask]
     assert (leaked == 0).all(), f"masked keys got weight up to {float(leaked.abs().max()):.3g}, expected exactly 0"
     assert_rows_sum_to_one(weights, rows=mask.any(dim=-1))
@@ -113,6 +128,7 @@ def test_fully_masked_query_gets_zero_weights_and_zero_output(sizes, d_head, see
     mask = torch.ones(batch, q_seq, kv_seq, dtype=torch.bool)
     mask[0, 1] = False  # query 1 of the first sequence may attend to nothing
     output, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert_no_nan_weights(weights, mask)
     assert torch.isfinite(output).all(), "the output has NaN or inf: an all-masked row must stay finite"
     assert (weights[0, 1] == 0).all(), f"the fully masked query got weights {weights[0, 1].tolist()}, expected all 0"
     assert (output[0, 1] == 0).all(), f"the fully masked query got output {output[0, 1].tolist()}, expected all 0"
@@ -192,7 +208,9 @@ def test_fused_attention_equals_explicit_attention(sizes, d_head, seed):
 def test_split_heads_then_merge_heads_is_the_identity(dims, sizes, seed):
     """Splitting d_model into heads and concatenating them back loses and reorders nothing."""
     x = randn(*sizes, dims.d_model, seed=seed)
-    assert_close(merge_heads(split_heads(x, dims.n_heads)), x, "merge_heads(split_heads(x)) != x", rtol=0, atol=0)
+    assert_close(merge_heads(split_heads(x, dims.n_heads)), x, (
+        "merge_heads(split_heads(x)) != x: the two must be inverses, split "
+        "'batch seq (heads d_head) -> batch heads seq d_head' and merge the same pattern backwards"), rtol=0, atol=0)
 
 
 @given(dims=model_dims(), sizes=distinct_sizes(2), seed=seeds())
@@ -201,10 +219,16 @@ def test_split_heads_gives_head_h_the_columns_h_times_d_head_onwards(dims, sizes
     batch, seq = sizes
     x = randn(batch, seq, dims.d_model, seed=seed)
     heads = split_heads(x, dims.n_heads)
-    assert heads.shape == (batch, dims.n_heads, seq, dims.d_head), f"split_heads gave shape {tuple(heads.shape)}"
+    expected_shape = (batch, dims.n_heads, seq, dims.d_head)
+    assert heads.shape == expected_shape, (
+        f"split_heads gave shape {tuple(heads.shape)}, expected (batch, heads, seq, d_head) = {expected_shape}")
     for h in range(dims.n_heads):
         columns = x[:, :, h * dims.d_head : (h + 1) * dims.d_head]
-        assert_close(heads[:, h], columns, f"head {h} is not columns {h * dims.d_head}:{(h + 1) * dims.d_head}", rtol=0, atol=0)
+        assert_close(heads[:, h], columns, (
+            f"head {h} is not columns {h * dims.d_head}:{(h + 1) * dims.d_head} of every position: head h holds columns "
+            f"h*d_head:(h+1)*d_head of every position, so split the last axis (d_model = heads x d_head), then move "
+            f"heads before seq (batch seq (heads d_head) -> batch heads seq d_head); a reshape alone mixes positions"
+        ), rtol=0, atol=0)
 
 
 # ---------------------------------------------------------------- multi-head attention
@@ -257,7 +281,8 @@ def test_multi_head_attention_passes_gradcheck():
     key = randn(2, 4, 6, seed=2).requires_grad_()
     value = randn(2, 4, 6, seed=3).requires_grad_()
     mask = torch.tensor([[True, True, True, True], [True, True, False, False]])[:, None, None, :]
-    assert torch.autograd.gradcheck(lambda q, k, v: attention(q, k, v, mask)[0], (query, key, value))
+    assert torch.autograd.gradcheck(lambda q, k, v: attention(q, k, v, mask)[0], (query, key, value)), (
+        "multi-head attention: autograd's gradients differ from finite differences")
 
 
 @given(dims=model_dims(), sizes=distinct_sizes(3), seed=seeds())
@@ -270,7 +295,7 @@ def test_multi_head_attention_with_fused_kernel_equals_explicit(dims, sizes, see
     query, key = randn(batch, q_seq, dims.d_model, seed=seed), randn(batch, kv_seq, dims.d_model, seed=seed + 1)
     mask = random_mask((batch, 1, 1, kv_seq), seed) | (torch.arange(kv_seq) == 0)
     output, weights = fused(query, key, key, mask)
-    assert weights is None
+    assert weights is None, f"the fused kernel computes no weights, so MultiHeadAttention must return None, got {weights}"
     assert_close(output, explicit(query, key, key, mask)[0], "fused multi-head attention differs from explicit")
 
 

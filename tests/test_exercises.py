@@ -81,15 +81,50 @@ def test_every_chapter_with_a_module_has_exercises():
     assert not missing, f"chapters without an exercise marker: {missing}"
 
 
-def test_each_exercise_has_a_hint_that_can_help():
+def test_each_exercise_has_a_task_and_a_recipe_that_can_help():
+    """The stub's task and the last hint (the recipe) each say enough to act on."""
     for exercise in package_exercises():
-        assert len(exercise.hint.split()) >= 6, f"{exercise.name}: hint too short to help: {exercise.hint!r}"
+        for what, text in (("task", exercise.task), ("recipe", exercise.hint)):
+            assert len(text.split()) >= 6, f"{exercise.name}: {what} too short to help: {text!r}"
+
+
+def test_exercises_of_chapters_01_to_10_give_hints_in_two_or_three_steps():
+    """The stub states the task; `hint` adds one or two levels, the last the full recipe, each new."""
+    for exercise in package_exercises(chapters=CHAPTERS):
+        levels = exercise.levels
+        assert 2 <= len(levels) <= 3, f"{exercise.name}: {len(levels)} hint levels, expected 2 or 3: {levels}"
+        assert len(set(levels)) == len(levels), f"{exercise.name}: two hint levels say the same: {levels}"
+        assert exercise.hint == levels[-1], f"{exercise.name}: hint {exercise.hint!r} is not the last level"
 
 
 def test_marker_hint_runs_over_the_comment_lines_below_it():
-    source = "x = 1\n\n# exercise(attention): first part,\n#   second part.\ndef f(a):\n    '''Doc.'''\n    return a\n"
+    """Without `hint:` lines the marker's text, continued over the lines below, is the one level."""
+    source = "x = 1\n\n# exercise(attention): first part,\n#   second part.\ndef f(a):\n    \"\"\"Doc.\"\"\"\n    return a\n"
     (exercise,) = exercises.find_exercises(source, "m.py")
-    assert (exercise.name, exercise.chapter, exercise.hint) == ("f", "attention", "first part, second part.")
+    found = (exercise.name, exercise.chapter, exercise.hint, exercise.levels)
+    assert found == ("f", "attention", "first part, second part.", ("first part, second part.",)), (
+        f"expected one level 'first part, second part.', got {found}")
+    assert exercise.task == exercise.hint, f"a one-level marker's task {exercise.task!r} is not its hint"
+
+
+def test_hint_lines_open_the_next_levels_and_their_continuations_join_them():
+    """`#   hint: ...` starts a level; a line without `hint:` continues the level above it."""
+    source = ("# a comment that is not part of the marker\n"
+              "# exercise(attention): the task,\n#   on two lines.\n"
+              "#   hint: a nudge.\n"
+              "#   hint: the recipe,\n#     in full.\n"
+              "def f(a):\n    return a\n")
+    (exercise,) = exercises.find_exercises(source, "m.py")
+    expected = ("the task, on two lines.", "a nudge.", "the recipe, in full.")
+    assert exercise.levels == expected, f"levels {exercise.levels}, expected {expected}"
+    assert (exercise.task, exercise.hint) == (expected[0], expected[-1]), (
+        f"task {exercise.task!r} and hint {exercise.hint!r} should be the first and last levels")
+
+
+def test_an_empty_hint_level_is_refused_in_one_line():
+    source = "# exercise(attention): the task\n#   hint:\ndef f(a):\n    return a\n"
+    with pytest.raises(ValueError, match=r"m.py:3: the exercise marker of f has an empty hint \(level 2 of 2\)"):
+        exercises.find_exercises(source, "m.py")
 
 
 def test_a_marker_with_an_unknown_chapter_is_refused_in_one_line():
@@ -123,14 +158,21 @@ def test_workspace_replaces_exactly_the_marked_bodies(workspace):
                                 if not isinstance(n, (ast.FunctionDef, ast.ClassDef))], f"{path}: module code changed"
 
 
-def test_stub_messages_carry_the_hint_the_chapter_and_the_command(workspace):
+def test_stub_messages_carry_the_task_the_chapter_and_the_command_but_not_the_recipe(workspace):
+    """A stub says what to write and where to read about it; the later hints wait for `hint`."""
     for exercise in package_exercises():
         node = functions((workspace / "transformer" / exercise.path).read_text(encoding="utf-8"))[exercise.name]
         message = ast.literal_eval(node.body[-1].exc.args[0])
-        assert message == exercise.message(str(workspace))
-        for part in (exercise.hint, f"chapter {exercise.number:02d}", f"pytest --impl={workspace} -m {exercise.chapter}"):
+        assert message == exercise.message(str(workspace)), (
+            f"{exercise.name}: the stub raises {message!r}, expected {exercise.message(str(workspace))!r}")
+        for part in (exercise.task, f"chapter {exercise.number:02d}", f"pytest --impl={workspace} -m {exercise.chapter}",
+                     f"transformer exercises hint {workspace} {exercise.name}"):
             assert part in message, f"{exercise.name}: {part!r} missing from the stub's message {message!r}"
-        assert stub_exercise(NotImplementedError(message)) == (exercise.chapter, exercise.name)
+        for level, text in enumerate(exercise.levels[1:], start=2):
+            assert text not in message, f"{exercise.name}: the stub gives away hint {level}: {text!r}"
+        found = stub_exercise(NotImplementedError(message))
+        assert found == (exercise.chapter, exercise.name), (
+            f"the plugin reads {found} from the stub of {exercise.name}, expected {(exercise.chapter, exercise.name)}")
 
 
 @pytest.mark.skipif(not hasattr(builtins, "ExceptionGroup"), reason="ExceptionGroup is Python 3.11+")
@@ -139,9 +181,13 @@ def test_hypothesis_groups_of_stub_errors_are_recognised():
     first, second = (NotImplementedError(Exercise("m.py", name, "rnn_attention", "hint", 1).message())
                      for name in ("dot_scores", "additive_scores"))
     group = builtins.ExceptionGroup("2 distinct failures", [first, second])
-    assert stubs_behind(group) == [("rnn_attention", "additive_scores"), ("rnn_attention", "dot_scores")]
-    assert stubs_behind(builtins.ExceptionGroup("mixed", [first, AssertionError("weights sum to 1.7")])) is None
-    assert stubs_behind(NotImplementedError("an abstract method")) is None
+    found = stubs_behind(group)
+    assert found == [("rnn_attention", "additive_scores"), ("rnn_attention", "dot_scores")], (
+        f"the plugin sees {found} behind a group of two stubs")
+    mixed = stubs_behind(builtins.ExceptionGroup("mixed", [first, AssertionError("weights sum to 1.7")]))
+    assert mixed is None, f"a group holding a real failure was taken for stubs only: {mixed}"
+    other = stubs_behind(NotImplementedError("an abstract method"))
+    assert other is None, f"a NotImplementedError that is no stub was taken for one: {other}"
 
 
 def test_workspace_holds_no_compiled_reference(tmp_path, monkeypatch):
@@ -161,42 +207,135 @@ def test_restore_gives_back_the_reference_source_byte_for_byte(workspace, tmp_pa
     copy = tmp_path / "ws"
     shutil.copytree(workspace, copy)
     restored = restore(copy)
-    assert len(restored) == len(package_exercises())
+    assert len(restored) == len(package_exercises()), (
+        f"restore put back {len(restored)} bodies, expected all {len(package_exercises())}")
     assert sources(copy / "transformer") == sources(REFERENCE), "restored workspace differs from the reference"
 
 
 def test_chapter_selection(tmp_path):
     """--chapter stubs that chapter only; --from stubs that chapter and every later one."""
     chosen = {e.chapter for e in new_workspace(tmp_path / "one", chapters=["attention"])}
-    assert chosen == {"attention"}
+    assert chosen == {"attention"}, f"--chapter attention left blank the chapters {sorted(chosen)}"
     states = {e.chapter: state for e, state in workspace_status(tmp_path / "one")}
-    assert states["attention"] == "todo" and states["encoder"] == "reference"
+    assert (states["attention"], states["encoder"]) == ("todo", "reference"), (
+        f"attention is {states['attention']!r} (expected todo), encoder {states['encoder']!r} (expected reference)")
     later = {e.chapter for e in new_workspace(tmp_path / "later", start="encoder")}
-    assert later == {c for c in CHAPTERS if CHAPTERS.index(c) >= CHAPTERS.index("encoder")}
+    expected = {c for c in CHAPTERS if CHAPTERS.index(c) >= CHAPTERS.index("encoder")}
+    assert later == expected, f"--from encoder left blank {sorted(later)}, expected {sorted(expected)}"
 
 
-def test_status_tells_todo_written_and_reference(tmp_path):
+def write_body(module: Path, name: str, body: str) -> None:
+    """Replace the body of function `name` (after its docstring) in `module` by `body`, as a learner would."""
+    source = module.read_text(encoding="utf-8")
+    node = functions(source)[name]
+    lines = source.splitlines(keepends=True)
+    start = exercises._body_start(node, name)
+    lines[start : node.end_lineno] = [body]
+    module.write_text("".join(lines), encoding="utf-8")
+
+
+def reference_body(path: str, name: str) -> str:
+    """The package's own body of `name` (after its docstring), as text."""
+    source = (REFERENCE / path).read_text(encoding="utf-8")
+    node = functions(source)[name]
+    return "".join(source.splitlines(keepends=True)[exercises._body_start(node, name) : node.end_lineno])
+
+
+def test_status_tells_todo_written_same_as_the_reference_restored_and_reference(tmp_path):
+    """Your own body is `written`, even when it equals the package's; `restore`'s is `restored`."""
+    workspace = tmp_path / "ws"
+    new_workspace(workspace, chapters=["attention"])
+    package = workspace / "transformer"
+    write_body(package / "masks.py", "causal_mask", "    return torch.ones(size, size, dtype=torch.bool).tril()\n")
+    write_body(package / "attention.py", "merge_heads", reference_body("attention.py", "merge_heads"))
+    restore(workspace, names=["split_heads", "target_mask"])
+    write_body(package / "masks.py", "target_mask", "    return causal_mask(tgt.shape[1])[None, None]\n")
+    states = {e.name: state for e, state in workspace_status(workspace)}
+    found = {name: states[name] for name in ("causal_mask", "merge_heads", "split_heads", "target_mask",
+                                              "MultiHeadAttention.attend", "Residual.forward")}
+    assert found == {
+        "causal_mask": "written",
+        "merge_heads": "written (same as the reference)",
+        "split_heads": "restored",
+        "target_mask": "written",  # restored, then edited: the learner's again
+        "MultiHeadAttention.attend": "todo",
+        "Residual.forward": "reference",  # chapter 07: never left blank in this workspace
+    }, f"states: {found}"
+
+
+def test_status_command_counts_each_state(tmp_path, capsys):
+    workspace = tmp_path / "ws"
+    new_workspace(workspace, chapters=["attention"])
+    write_body(workspace / "transformer" / "attention.py", "merge_heads", reference_body("attention.py", "merge_heads"))
+    restore(workspace, names=["split_heads"])
+    assert exercises.main(["status", str(workspace)]) == 0, "status failed"
+    out = capsys.readouterr().out
+    others = len(package_exercises()) - 7
+    summary = f"5 to do, 1 written by you (1 the same as the reference), 1 restored, {others} with the reference code"
+    assert summary in out, f"status does not end with {summary!r}:\n{out[-400:]}"
+    line = next((row for row in out.splitlines() if " merge_heads  (transformer/attention.py:" in row), "")
+    assert "written (same as the reference)" in line, f"merge_heads is not labelled as written by you: {line!r}"
+
+
+def test_hint_gives_the_next_level_each_time_then_says_there_is_no_more(tmp_path, capsys):
+    """The stub gave level 1; `hint` gives 2, then 3 (the recipe), then says there is no further hint."""
+    workspace = tmp_path / "ws"
+    new_workspace(workspace, chapters=["attention"])
+    attend = next(e for e in package_exercises() if e.name == "MultiHeadAttention.attend")
+    assert len(attend.levels) == 3, f"MultiHeadAttention.attend has {len(attend.levels)} levels, this test expects 3"
+    said = []
+    for _ in range(3):
+        assert exercises.main(["hint", str(workspace), "MultiHeadAttention.attend"]) == 0, "hint failed"
+        said.append(" ".join(capsys.readouterr().out.split()))
+    for level, out in zip((2, 3), said):
+        assert f"hint {level} of 3" in out, f"call {level - 1} should give hint {level} of 3: {out!r}"
+        assert " ".join(attend.levels[level - 1].split()) in out, f"hint {level}'s text missing from {out!r}"
+    assert "(the last: the full recipe)" in said[1], f"the recipe is not called the last hint: {said[1]!r}"
+    assert said[2].startswith("MultiHeadAttention.attend: no further hint"), f"a fourth call said {said[2]!r}"
+    record = exercises.read_record(workspace)
+    assert record["hints"] == {"attention.py:MultiHeadAttention.attend": 3}, f"the record holds {record['hints']}"
+
+
+def test_hint_levels_are_kept_per_exercise_and_per_workspace(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    new_workspace(first, chapters=["attention"])
+    new_workspace(second, chapters=["attention"])
+    given = [exercises.next_hint(first, "split_heads")[1], exercises.next_hint(first, "causal_mask")[1],
+             exercises.next_hint(second, "split_heads")[1], exercises.next_hint(first, "split_heads")[1]]
+    assert given == [2, 2, 2, 3], f"levels given {given}: expected 2 and 2 (two exercises), 2 (another workspace), 3"
+
+
+def test_a_one_level_marker_has_no_further_hint(tmp_path, monkeypatch, capsys):
+    """A marker without `hint:` lines (as a new chapter may write) is accepted: its stub says it all."""
+    workspace = tmp_path / "ws"
+    new_workspace(workspace, chapters=["attention"])
+    single = Exercise("masks.py", "causal_mask", "attention", "the whole recipe in one line", 1)
+    monkeypatch.setattr(exercises, "package_exercises", lambda root=None, chapters=None: [single])
+    assert single.levels == ("the whole recipe in one line",), f"one-level exercise has levels {single.levels}"
+    assert "next hint" not in single.message("ws"), f"a one-level stub points to more hints: {single.message('ws')}"
+    assert exercises.main(["hint", str(workspace), "causal_mask"]) == 0, "hint failed"
+    out = capsys.readouterr().out
+    assert out.startswith("causal_mask: no further hint; you have had its stub's, the only one"), out
+
+
+def test_hint_for_an_unknown_name_suggests_the_close_ones(tmp_path, capsys):
     new_workspace(tmp_path / "ws", chapters=["attention"])
-    masks = tmp_path / "ws" / "transformer" / "masks.py"
-    node = functions(masks.read_text(encoding="utf-8"))["causal_mask"]
-    lines = masks.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[node.body[-1].lineno - 1 : node.end_lineno] = ["    return torch.ones(size, size, dtype=torch.bool).tril()\n"]
-    masks.write_text("".join(lines), encoding="utf-8")
-    restore(tmp_path / "ws", names=["split_heads"])
-    states = {e.name: state for e, state in workspace_status(tmp_path / "ws")}
-    assert (states["causal_mask"], states["split_heads"], states["merge_heads"], states["Residual.forward"]) == (
-        "written", "reference", "todo", "reference")
+    assert exercises.main(["hint", str(tmp_path / "ws"), "causal_mas"]) == 2, "an unknown name should fail"
+    err = capsys.readouterr().err.strip()
+    assert err == "error: exercise: no exercise named 'causal_mas'; did you mean causal_mask?", err
 
 
 def test_command_line_errors_are_one_line(tmp_path, capsys):
-    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "atention"]) == 2
-    assert capsys.readouterr().err.strip() == (
-        f"error: chapter: expected one of {', '.join(CHAPTERS)}, got 'atention'")
-    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "attention"]) == 0
-    assert exercises.main(["new", str(tmp_path / "ws")]) == 2
-    assert "already exists" in capsys.readouterr().err
-    assert exercises.main(["status", str(tmp_path)]) == 2
-    assert "expected a folder holding transformer/__init__.py" in capsys.readouterr().err
+    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "atention"]) == 2, "a typo was accepted"
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: chapter: expected one of {', '.join(CHAPTERS)}, got 'atention'", err
+    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "attention"]) == 0, "new failed"
+    assert exercises.main(["new", str(tmp_path / "ws")]) == 2, "new overwrote an existing workspace"
+    err = capsys.readouterr().err
+    assert "already exists" in err, err
+    assert exercises.main(["status", str(tmp_path)]) == 2, "status accepted a folder that is no workspace"
+    err = capsys.readouterr().err
+    assert "expected a folder holding transformer/__init__.py" in err, err
 
 
 def test_a_workspace_is_not_taken_for_the_reference(workspace, monkeypatch, tmp_path):
@@ -265,6 +404,28 @@ def test_a_chapter_workspace_fails_with_the_hints_and_passes_once_restored(tmp_p
     assert not outcomes["failed"] and not outcomes["skipped"], f"after restore: {outcomes}"
 
 
+@pytest.mark.parametrize("spelling", [
+    "space",
+    # `--impl=DIR` also runs in every default run, in test_a_chapter_workspace_fails_with_the_hints_...
+    pytest.param("equals", marks=pytest.mark.slow),
+])
+def test_impl_takes_its_folder_after_a_space_or_an_equals_sign(spelling, tmp_path):
+    """`pytest --impl my-work` and `pytest --impl=my-work` both test the workspace: the plugin is
+    installed with the package, so pytest knows the option before it reads the command line."""
+    workspace = tmp_path / "my-work"
+    new_workspace(workspace, chapters=["attention"])
+    impl = ["--impl", str(workspace)] if spelling == "space" else [f"--impl={workspace}"]
+    command = [sys.executable, "-m", "pytest", *impl, "-p", "no:cacheprovider",
+               "tests/test_masks.py::test_causal_mask_worked_example"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = result.stdout + result.stderr
+    assert "unrecognized arguments" not in out, f"pytest did not know --impl ({spelling}):\n{out[-1500:]}"
+    assert f"implementation under test: {workspace.resolve() / 'transformer'}" in out, (
+        f"with --impl ({spelling}) the run did not test the workspace:\n{out[-1500:]}")
+    assert "NotImplementedError: exercise [attention] causal_mask" in out and "1 failed" in out, (
+        f"the one selected test should fail on the workspace's causal_mask stub:\n{out[-1500:]}")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_chapter_fails_on_its_own_exercises_then_passes_once_restored(chapter, tmp_path):
@@ -288,4 +449,5 @@ def test_each_chapter_fails_on_its_own_exercises_then_passes_once_restored(chapt
 def test_exercise_numbers_follow_the_chapter_files():
     """Exercise(...).number is the chapter number in the walkthrough's file names."""
     exercise = Exercise("masks.py", "causal_mask", "attention", "hint", 1)
-    assert exercise.number == 6 and exercises.chapter_file("attention") == "walkthrough/06_attention.md"
+    found = (exercise.number, exercises.chapter_file("attention"))
+    assert found == (6, "walkthrough/06_attention.md"), f"attention is chapter {found}"

@@ -62,7 +62,9 @@ def test_feed_forward_is_equation_2(sizes, seed):
 def test_hidden_layer_has_d_ff_units():
     """The inner layer widens to d_ff (the paper: 2048 = 4 x 512) and comes back to d_model."""
     ffn = PositionwiseFeedForward(d_model=6, d_ff=10)
-    assert ffn.w_1.weight.shape == (10, 6) and ffn.w_2.weight.shape == (6, 10)
+    shapes = (tuple(ffn.w_1.weight.shape), tuple(ffn.w_2.weight.shape))
+    assert shapes == ((10, 6), (6, 10)), (
+        f"w_1 and w_2 weights are {shapes}, expected (d_ff, d_model) = (10, 6) and (d_model, d_ff) = (6, 10)")
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -87,4 +87,6 @@ def test_masks_broadcast_against_attention_scores():
     heads = 3
     cross = torch.broadcast_shapes(source_mask(src, 0).shape, (2, heads, tgt.shape[1], src.shape[1]))
     self_ = torch.broadcast_shapes(target_mask(tgt, 0).shape, (2, heads, tgt.shape[1], tgt.shape[1]))
-    assert cross == (2, heads, 4, 3) and self_ == (2, heads, 4, 4)
+    assert (cross, self_) == ((2, heads, 4, 3), (2, heads, 4, 4)), (
+        f"source and target masks broadcast to {cross} and {self_}, expected (batch, heads, q_seq, kv_seq) = "
+        f"{(2, heads, 4, 3)} and {(2, heads, 4, 4)}")

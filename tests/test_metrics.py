@@ -11,28 +11,36 @@ pytestmark = pytest.mark.decoding
 
 
 def test_exact_match_counts_identical_sequences():
-    assert exact_match([[1, 2], [3], [4, 5]], [[1, 2], [3, 4], [4, 5]]) == pytest.approx(2 / 3)
+    score = exact_match([[1, 2], [3], [4, 5]], [[1, 2], [3, 4], [4, 5]])
+    assert score == pytest.approx(2 / 3), f"exact match {score}, expected 2/3: two of three outputs equal their reference"
 
 
 def test_token_accuracy_compares_positions_and_penalises_short_outputs():
-    assert token_accuracy([[1, 2, 9], [3]], [[1, 2, 3], [3, 4]]) == pytest.approx(3 / 5)
+    score = token_accuracy([[1, 2, 9], [3]], [[1, 2, 3], [3, 4]])
+    assert score == pytest.approx(3 / 5), (
+        f"token accuracy {score}, expected 3/5: 3 of the 5 reference tokens are matched, the missing one counts as wrong")
 
 
 def test_bleu_is_sacrebleu_on_raw_text_with_signature():
     hyps = ["A dog runs on the grass.", "Two men are talking."]
     refs = ["A dog runs across the grass.", "Two men are talking."]
     result = bleu(hyps, refs)
-    assert result["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
-    assert "tok:13a" in result["bleu_signature"] and "case:mixed" in result["bleu_signature"]
-    assert bleu(refs, refs)["bleu"] == pytest.approx(100.0)
+    expected = sacrebleu.corpus_bleu(hyps, [refs]).score
+    assert result["bleu"] == pytest.approx(expected), f"BLEU {result['bleu']}, sacreBLEU's corpus_bleu gives {expected}"
+    signature = result["bleu_signature"]
+    assert "tok:13a" in signature and "case:mixed" in signature, f"the signature {signature!r} lacks tok:13a or case:mixed"
+    perfect = bleu(refs, refs)["bleu"]
+    assert perfect == pytest.approx(100.0), f"BLEU of the references against themselves is {perfect}, expected 100"
 
 
 def test_chrf_of_identical_text_is_100():
-    assert chrf(["ein Hund"], ["ein Hund"])["chrf"] == pytest.approx(100.0)
+    score = chrf(["ein Hund"], ["ein Hund"])["chrf"]
+    assert score == pytest.approx(100.0), f"chrF of a text against itself is {score}, expected 100"
 
 
 def test_perplexity_is_exp_of_loss():
-    assert perplexity(math.log(7.0)) == pytest.approx(7.0)
+    value = perplexity(math.log(7.0))
+    assert value == pytest.approx(7.0), f"perplexity of a loss of ln 7 is {value}, expected exp(ln 7) = 7"
 
 
 def test_mismatched_lengths_are_an_error():

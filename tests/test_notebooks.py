@@ -14,7 +14,10 @@ from transformer import course  # noqa: E402
 
 pytestmark = pytest.mark.walkthrough
 
-CHAPTER = "# 99 · A chapter\n\nProse with $x$.\n\n```python\na = 1\n\nb = a + 1\n```\n\n```bash\nls\n```\n\nMore.\n\n```python\nprint(b)\n```\n"
+CHAPTER = (
+    "# 99 · A chapter\n\nProse with $x$.\n\n```python\na = 1\n\nb = a + 1\n```\n\n```bash\nls\n```\n\nMore.\n\n"
+    "```python\nprint(b)\n```\n\n<!-- output -->\n```text\n2\n```\n\nThe end.\n"
+)
 
 
 def cells_of(path):
@@ -22,18 +25,22 @@ def cells_of(path):
     return notebook, [(cell["cell_type"], "".join(cell["source"])) for cell in notebook["cells"]]
 
 
-def test_python_blocks_become_code_cells_and_everything_else_markdown(tmp_path):
-    """Shell commands stay text: opening a chapter must not install or run anything by itself."""
+def test_python_blocks_become_code_cells_output_blocks_are_dropped_and_everything_else_is_markdown(tmp_path):
+    """Shell commands stay text: opening a chapter must not install or run anything by itself. A
+    block's output is left out: the notebook prints its own when the cell runs."""
     chapter = tmp_path / "99_a_chapter.md"
     chapter.write_text(CHAPTER, encoding="utf-8")
     notebook, cells = cells_of(course.to_notebook(chapter, tmp_path / "out"))
-    assert cells == [
+    expected = [
         ("markdown", "# 99 · A chapter\n\nProse with $x$."),
         ("code", "a = 1\n\nb = a + 1"),
         ("markdown", "```bash\nls\n```\n\nMore."),
         ("code", "print(b)"),
+        ("markdown", "The end."),
     ]
-    assert (notebook["nbformat"], notebook["metadata"]["kernelspec"]["language"]) == (4, "python")
+    assert cells == expected, f"cells {cells}, expected {expected}"
+    found = (notebook["nbformat"], notebook["metadata"]["kernelspec"]["language"])
+    assert found == (4, "python"), f"nbformat and kernel language are {found}, expected (4, 'python')"
 
 
 @pytest.mark.parametrize("path", course.chapters(), ids=lambda p: p.stem)
@@ -42,6 +49,9 @@ def test_notebook_code_cells_are_exactly_the_blocks_the_tests_run(path, tmp_path
     code = [source for kind, source in cells if kind == "code"]
     assert code == [block.rstrip("\n") for block in course.code_blocks(path.read_text(encoding="utf-8"))], (
         f"{path.name}: the notebook's code cells differ from the chapter's python blocks")
+    marks = (course.OUTPUT_MARK, course.FULL_RUN_ONLY_MARK)
+    copied = [source[:80] for _, source in cells if any(line.strip() in marks for line in source.splitlines())]
+    assert not copied, f"{path.name}: output blocks copied into the notebook: {copied}"
 
 
 def test_notebooks_are_valid_nbformat(tmp_path):
@@ -54,9 +64,10 @@ def test_notebooks_are_valid_nbformat(tmp_path):
 
 
 def test_notebook_command_writes_into_output(tmp_path, capsys):
-    assert course.main(["--notebook", "00", "--output", str(tmp_path)]) == 0
-    assert (tmp_path / "00_start_here.ipynb").is_file()
-    assert "00_start_here.ipynb" in capsys.readouterr().out
+    assert course.main(["--notebook", "00", "--output", str(tmp_path)]) == 0, "--notebook 00 failed"
+    assert (tmp_path / "00_start_here.ipynb").is_file(), f"no notebook in {tmp_path}: {sorted(tmp_path.iterdir())}"
+    out = capsys.readouterr().out
+    assert "00_start_here.ipynb" in out, f"the command does not say where the notebook went: {out!r}"
 
 
 def test_saved_figures_show_in_a_notebook_and_nowhere_else(monkeypatch, tmp_path):
@@ -71,7 +82,7 @@ def test_saved_figures_show_in_a_notebook_and_nowhere_else(monkeypatch, tmp_path
     monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
     monkeypatch.setitem(sys.modules, "IPython.display", fake_display)
     course.save_figure_to(first, tmp_path / "a.png")
-    assert shown == [first]
+    assert shown == [first], f"in a notebook kernel the saved figure was not displayed once: {shown}"
     kernel.config = {}  # IPython in a terminal: nothing to display into
     course.save_figure_to(second, tmp_path / "b.png")
-    assert shown == [first]
+    assert shown == [first], f"outside a notebook kernel a figure was displayed: {shown}"

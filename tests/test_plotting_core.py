@@ -91,7 +91,8 @@ def test_attention_weights_heatmap_shows_the_weights_unchanged():
     fig = plot_attention_weights(weights)
     shown = fig.axes[0].images[0].get_array()
     assert shown.shape == (3, 5), f"heatmap is {shown.shape}, expected (q_seq, kv_seq) = (3, 5)"
-    torch.testing.assert_close(torch.as_tensor(shown.data), weights.double())
+    torch.testing.assert_close(torch.as_tensor(shown.data), weights.double(), msg=lambda m: (
+        f"the heatmap's pixels are not the weights themselves (queries on rows, keys on columns). {m}"))
 
 
 BAD_INPUT = {

@@ -20,12 +20,18 @@ def test_one_box_per_chapter_one_arrow_per_prerequisite_and_labelled_axes():
     ax = fig.axes[0]
     boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
-    assert len(boxes) == len(COURSE) and len(arrows) == 3
+    assert (len(boxes), len(arrows)) == (len(COURSE), 3), (
+        f"{len(boxes)} boxes and {len(arrows)} arrows, expected one box per chapter ({len(COURSE)}) and one arrow "
+        f"per prerequisite (3)")
     texts = [t.get_text() for t in ax.texts]
-    assert texts == ["00\nStart\n(reading)", "01\nTokens\n2 exercises", "02\nRNNs\n1 exercise", "05\nEmbeddings\n(reading)"]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["start", "recurrent", "Transformer"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["00", "01", "02", "05"]
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    expected = ["00\nStart\n(reading)", "01\nTokens\n2 exercises", "02\nRNNs\n1 exercise", "05\nEmbeddings\n(reading)"]
+    assert texts == expected, f"box labels {texts}, expected {expected}"
+    lanes = [t.get_text() for t in ax.get_yticklabels()]
+    assert lanes == ["start", "recurrent", "Transformer"], f"lanes on the y axis: {lanes}"
+    numbers = [t.get_text() for t in ax.get_xticklabels()]
+    assert numbers == ["00", "01", "02", "05"], f"chapter numbers on the x axis: {numbers}"
+    labels = (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+    assert all(labels), f"the title, x label and y label must all be set, got {labels}"
     plt.close(fig)
 
 

@@ -63,7 +63,8 @@ def test_even_columns_are_sines_and_odd_columns_cosines(d_model, max_len):
 
 def test_first_row_is_alternating_zeros_and_ones():
     """At position 0 every angle is 0: sin 0 = 0 in even columns, cos 0 = 1 in odd ones."""
-    assert sinusoidal_encoding(1, 6).tolist() == [[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]]
+    row = sinusoidal_encoding(1, 6).tolist()
+    assert row == [[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]], f"PE(0) = {row}, expected sin 0 = 0 in even and cos 0 = 1 in odd columns"
 
 
 @given(d_model=even_d_model, offset=st.integers(0, 40))
@@ -149,14 +150,16 @@ def test_sinusoidal_table_is_not_trained():
     before = positions.encoding.clone()
     x = torch.randn(2, 5, 4, requires_grad=True)
     positions(x).sum().backward()
-    assert positions.encoding.grad is None and torch.equal(positions.encoding, before)
+    assert positions.encoding.grad is None, "the sinusoidal table got a gradient: it must be a buffer, not a parameter"
+    assert torch.equal(positions.encoding, before), "the sinusoidal table changed in a forward and backward pass"
 
 
 def test_learned_positional_embedding_is_a_trained_parameter():
     """The learned alternative (Table 3, row E) holds a (max_len, d_model) parameter that gets a gradient."""
     positions = LearnedPositionalEmbedding(d_model=4, max_len=10)
     parameters = dict(positions.named_parameters())
-    assert list(parameters) == ["table.weight"] and parameters["table.weight"].shape == (10, 4)
+    shapes = {name: tuple(p.shape) for name, p in parameters.items()}
+    assert shapes == {"table.weight": (10, 4)}, f"parameters {shapes}, expected one (max_len, d_model) = (10, 4) table"
     (positions(torch.randn(2, 5, 4)) ** 2).sum().backward()
     gradient = positions.table.weight.grad
     assert gradient[:5].abs().sum() > 0, "the positions used must get a gradient"
@@ -169,7 +172,8 @@ def test_learned_and_sinusoidal_share_one_interface():
         signature = inspect.signature(kind.forward)
         assert list(signature.parameters) == ["self", "x", "start"], f"{kind.__name__}.forward{signature}"
         assert list(inspect.signature(kind).parameters) == ["d_model", "max_len", "dropout"], kind.__name__
-        assert kind(d_model=4, max_len=6)(torch.zeros(3, 5, 4), start=1).shape == (3, 5, 4)
+        shape = tuple(kind(d_model=4, max_len=6)(torch.zeros(3, 5, 4), start=1).shape)
+        assert shape == (3, 5, 4), f"{kind.__name__} turned a (3, 5, 4) input into {shape}"
 
 
 @pytest.mark.parametrize("kind", POSITIONS)

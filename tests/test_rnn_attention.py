@@ -52,7 +52,8 @@ def test_context_is_the_weighted_mean_of_the_memory_and_ignores_padded_memory(ki
     query, memory, mask = data
     attention = make_attention(kind, query.shape[1])
     context, weights = attention(query, attention.project_keys(memory), memory, mask)
-    torch.testing.assert_close(context, (weights[..., None] * memory).sum(dim=1))
+    torch.testing.assert_close(context, (weights[..., None] * memory).sum(dim=1), msg=lambda m: (
+        f"{kind}: the context is not sum_j alpha_j h_j, the weighted mean of the memory. {m}"))
     garbage = torch.where(mask[..., None], memory, 1e3 * torch.randn_like(memory))
     other_context, _ = attention(query, attention.project_keys(garbage), garbage, mask)
     torch.testing.assert_close(other_context, context, msg=lambda m: f"{kind}: padded memory leaked. {m}")
@@ -66,7 +67,8 @@ def test_general_score_with_identity_matrix_is_the_dot_score(data):
     with torch.no_grad():
         general.w_a.weight.copy_(torch.eye(query.shape[1]))
     torch.testing.assert_close(general(query, general.project_keys(memory), memory, mask),
-                               dot(query, dot.project_keys(memory), memory, mask))
+                               dot(query, dot.project_keys(memory), memory, mask),
+                               msg=lambda m: f"the general score q^T W_a h_j with W_a = I differs from the dot score q^T h_j. {m}")
 
 
 @given(data=attention_inputs(), extra=st.integers(0, 2))
@@ -78,7 +80,8 @@ def test_additive_score_is_v_tanh_of_projected_query_plus_projected_key(data, ex
     for b in range(query.shape[0]):
         scores = torch.stack([attention.v @ torch.tanh(attention.w_query(query[b]) + attention.w_key(h)) for h in memory[b]])
         expected = torch.softmax(scores[mask[b]], dim=0)
-        torch.testing.assert_close(weights[b][mask[b]], expected)
+        torch.testing.assert_close(weights[b][mask[b]], expected, msg=lambda m, b=b: (
+            f"row {b}: the weights are not the softmax of e_j = v^T tanh(W_a q + U_a h_j) over the real positions. {m}"))
 
 
 @given(data=attention_inputs())
@@ -88,7 +91,8 @@ def test_masked_softmax_is_the_softmax_of_the_real_positions(data):
     scores = memory[..., 0]
     weights = masked_softmax(scores, mask)
     for b in range(scores.shape[0]):
-        torch.testing.assert_close(weights[b][mask[b]], scores[b][mask[b]].softmax(dim=0))
+        torch.testing.assert_close(weights[b][mask[b]], scores[b][mask[b]].softmax(dim=0), msg=lambda m, b=b: (
+            f"row {b}: the weights on the real positions are not the softmax of their scores alone. {m}"))
 
 
 @given(config=st.builds(
@@ -104,12 +108,13 @@ def test_model_alignment_rows_are_distributions_over_the_real_source(config, src
     tgt_in = torch.randint(1, 10, (3, 4), generator=torch.Generator().manual_seed(seed))
     real = src != 0
     alignment = model.attention_weights(src, tgt_in)
-    assert alignment.shape == (3, 4, 6)
+    assert alignment.shape == (3, 4, 6), f"alignment {tuple(alignment.shape)}, expected (batch, tgt_seq, src_seq) = (3, 4, 6)"
     state = model.start_decoding(src)
     for t in range(4):
         _, state = model.decode_step(tgt_in[:, t], state)
         torch.testing.assert_close(state["attention"], alignment[:, t], msg=lambda m, t=t: f"step {t}. {m}")
-    torch.testing.assert_close(alignment.sum(-1), torch.ones(3, 4, dtype=torch.float64))
+    torch.testing.assert_close(alignment.sum(-1), torch.ones(3, 4, dtype=torch.float64), msg=lambda m: (
+        f"an alignment row does not sum to 1: each must be a distribution over the source. {m}"))
     assert (alignment.masked_select(~real[:, None, :]) == 0).all(), "attention on source padding"
 
 

@@ -128,8 +128,8 @@ def test_stepping_one_position_at_a_time_equals_running_the_sequence(kind, n_lay
     for t in range(5):
         top, state = stack.step(x[:, t], state)
         torch.testing.assert_close(top, out[:, t], msg=lambda m, t=t: f"step {t} differs from forward. {m}")
-    for a, b in zip(state, final):
-        torch.testing.assert_close(a, b)
+    for name, a, b in zip(("h", "c"), state, final):
+        torch.testing.assert_close(a, b, msg=lambda m, name=name: f"the final {name} after stepping differs from forward's. {m}")
 
 
 def test_dropout_acts_between_layers_only_in_training():
@@ -139,7 +139,7 @@ def test_dropout_acts_between_layers_only_in_training():
     train_a, train_b = stack(x)[0], stack(x)[0]
     assert not torch.equal(train_a, train_b), "dropout=0.5 in training changed nothing"
     stack.eval()
-    torch.testing.assert_close(stack(x)[0], stack(x)[0])
+    torch.testing.assert_close(stack(x)[0], stack(x)[0], msg=lambda m: f"in eval, two runs of the stack differ: dropout is still on. {m}")
     single = RecurrentStack("lstm", 4, 8, n_layers=1, dropout=0.5).double()
     torch.testing.assert_close(single(x)[0], single(x)[0], msg="a one-layer stack has no place for dropout")
 
@@ -150,9 +150,12 @@ def test_reverse_padded_reverses_real_tokens_keeps_padding_and_is_its_own_invers
     x, true_lengths = data
     reversed_x = reverse_padded(x, true_lengths)
     for b, n in enumerate(true_lengths.tolist()):
-        torch.testing.assert_close(reversed_x[b, :n], x[b, :n].flip(0))
-        torch.testing.assert_close(reversed_x[b, n:], x[b, n:])
-    torch.testing.assert_close(reverse_padded(reversed_x, true_lengths), x)
+        torch.testing.assert_close(reversed_x[b, :n], x[b, :n].flip(0), msg=lambda m, b=b, n=n: (
+            f"row {b}: its {n} real positions are not reversed. {m}"))
+        torch.testing.assert_close(reversed_x[b, n:], x[b, n:], msg=lambda m, b=b, n=n: (
+            f"row {b}: the padding after its {n} real positions moved; it must stay at the end. {m}"))
+    torch.testing.assert_close(reverse_padded(reversed_x, true_lengths), x, msg=lambda m: (
+        f"reversing twice does not give the batch back. {m}"))
 
 
 def test_wrong_input_size_names_expected_and_actual(runtime_checks):

@@ -66,7 +66,9 @@ def test_padding_mask_is_true_exactly_on_the_true_length(pairs):
     batch = make_batch(pairs)
     true_lengths = torch.tensor([len(x) + 1 for x, _ in pairs])
     expected = torch.arange(batch.src.shape[1])[None, :] < true_lengths[:, None]
-    assert torch.equal(padding_mask(batch.src, PAD), expected)
+    mask = padding_mask(batch.src, PAD)
+    assert torch.equal(mask, expected), (
+        f"padding mask {mask.int().tolist()} is not True on exactly len(x) + 1 = {true_lengths.tolist()} leading positions")
     assert batch.src.shape[1] == int(true_lengths.max()), "the batch is wider than its longest row"
 
 
@@ -74,10 +76,14 @@ def test_padding_mask_is_true_exactly_on_the_true_length(pairs):
 def test_token_counts(pairs):
     """n_tgt_tokens counts y plus EOS for each pair (what the loss averages over); n_pad_tokens the rest."""
     batch = make_batch(pairs)
-    assert batch.n_tgt_tokens == sum(len(y) + 1 for _, y in pairs)
-    assert batch.n_src_tokens == sum(len(x) + 1 for x, _ in pairs)
-    assert batch.n_pad_tokens == batch.src.numel() + batch.tgt_out.numel() - batch.n_src_tokens - batch.n_tgt_tokens
-    assert batch.size == len(pairs)
+    expected_tgt = sum(len(y) + 1 for _, y in pairs)
+    assert batch.n_tgt_tokens == expected_tgt, f"n_tgt_tokens {batch.n_tgt_tokens}, expected len(y) + 1 summed: {expected_tgt}"
+    expected_src = sum(len(x) + 1 for x, _ in pairs)
+    assert batch.n_src_tokens == expected_src, f"n_src_tokens {batch.n_src_tokens}, expected len(x) + 1 summed: {expected_src}"
+    expected_pad = batch.src.numel() + batch.tgt_out.numel() - batch.n_src_tokens - batch.n_tgt_tokens
+    assert batch.n_pad_tokens == expected_pad, (
+        f"n_pad_tokens {batch.n_pad_tokens}, expected the other entries of src and tgt_out: {expected_pad}")
+    assert batch.size == len(pairs), f"batch.size {batch.size} for {len(pairs)} pairs"
 
 
 @given(PAIRS, LIMITS, st.booleans(), st.integers(0, 10))
@@ -86,7 +92,8 @@ def test_token_budget_and_batch_size_are_respected(pairs, limits, shuffle, seed)
     max_tokens, batch_size = limits
     for batch in make_batches(pairs, max_tokens, batch_size, shuffle=shuffle, seed=seed):
         cost = batch.size * max(batch.src.shape[1], batch.tgt_out.shape[1])
-        assert cost == batch_cost([pairs[i] for i in batch.indices.tolist()])
+        budgeted = batch_cost([pairs[i] for i in batch.indices.tolist()])
+        assert cost == budgeted, f"the batch's padded size is {cost}, but batch_cost counted {budgeted}"
         if max_tokens is not None and batch.size > 1:
             assert cost <= max_tokens, f"batch of {batch.size} costs {cost} > max_tokens={max_tokens}"
         if batch_size is not None:
@@ -134,9 +141,10 @@ def test_same_seed_gives_the_same_batches(pairs, limits, shuffle, sort_by_length
     max_tokens, batch_size = limits
     first = make_batches(pairs, max_tokens, batch_size, shuffle=shuffle, seed=seed, sort_by_length=sort_by_length)
     again = make_batches(pairs, max_tokens, batch_size, shuffle=shuffle, seed=seed, sort_by_length=sort_by_length)
-    assert len(first) == len(again)
-    for a, b in zip(first, again):
-        assert all(torch.equal(getattr(a, f), getattr(b, f)) for f in ("src", "tgt_in", "tgt_out", "indices"))
+    assert len(first) == len(again), f"the same seed gave {len(first)} and then {len(again)} batches"
+    for n, (a, b) in enumerate(zip(first, again)):
+        differ = [f for f in ("src", "tgt_in", "tgt_out", "indices") if not torch.equal(getattr(a, f), getattr(b, f))]
+        assert not differ, f"batch {n} differs between two calls with the same seed, in {differ}"
 
 
 def test_another_seed_gives_another_epoch():
@@ -144,20 +152,22 @@ def test_another_seed_gives_another_epoch():
     pairs = random_pairs(300, max_len=12)
     first = [b.indices.tolist() for b in make_batches(pairs, batch_size=16, shuffle=True, seed=0)]
     second = [b.indices.tolist() for b in make_batches(pairs, batch_size=16, shuffle=True, seed=1)]
-    assert first != second
+    assert first != second, "seeds 0 and 1 gave the same batches: shuffling ignores the seed"
 
 
 def test_without_shuffle_or_sorting_the_order_is_kept():
     """shuffle=False, sort_by_length=False cuts the list into consecutive batches, in order."""
     pairs = random_pairs(23, max_len=5)
     batches = make_batches(pairs, batch_size=5, sort_by_length=False)
-    assert [b.indices.tolist() for b in batches] == [list(range(i, min(i + 5, 23))) for i in range(0, 23, 5)]
+    found = [b.indices.tolist() for b in batches]
+    assert found == [list(range(i, min(i + 5, 23))) for i in range(0, 23, 5)], f"batches hold the pairs {found}"
 
 
 def test_batch_moves_to_a_device():
     """Batch.to gives the same tensors on the named device."""
     batch = make_batch([([4, 5], [6])]).to("cpu")
-    assert batch.src.tolist() == [[4, 5, EOS]] and batch.indices.tolist() == [0]
+    found = (batch.src.tolist(), batch.indices.tolist())
+    assert found == ([[4, 5, EOS]], [0]), f"after .to('cpu') src and indices are {found}"
 
 
 def test_batching_errors_name_the_problem():
@@ -191,7 +201,8 @@ def test_token_plots_are_titled_labelled_and_show_the_mask():
     for name, fig in figures.items():
         titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
         assert name in titles, f"{name}: titles {titles}"
-        assert any(ax.get_xlabel() for ax in fig.axes) and any(ax.get_ylabel() for ax in fig.axes)
+        labels = [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+        assert any(x for x, _ in labels) and any(y for _, y in labels), f"{name}: axis labels {labels}"
     mask_image = figures["padded"].axes[1].images[0].get_array()
     assert (mask_image == (batch.src != PAD).numpy()).all(), "the mask panel differs from ids != PAD"
     with pytest.raises(ValueError, match="non-empty"):

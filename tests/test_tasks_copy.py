@@ -33,7 +33,7 @@ def test_copy_targets_equal_sources(options):
     data = load_task("copy", **options)
     for split, pairs in data.splits.items():
         assert all(src == tgt for src, tgt in pairs), f"copy: a {split} target differs from its source"
-        assert data.sources[split] == data.references[split]
+        assert data.sources[split] == data.references[split], f"copy: a {split} reference text differs from its source"
 
 
 @given(copy_options())
@@ -53,7 +53,8 @@ def test_lengths_stay_in_their_ranges(options):
         lengths = {len(s) for s in sequences(data, split)}
         assert lengths <= set(range(options["min_length"], options["max_length"] + 1)), f"{split}: {lengths}"
     long_lengths = {len(s) for s in sequences(data, "test_long")}
-    assert min(long_lengths) > options["max_length"] and max(long_lengths) <= 2 * options["max_length"]
+    assert options["max_length"] < min(long_lengths) and max(long_lengths) <= 2 * options["max_length"], (
+        f"test_long lengths {sorted(long_lengths)}, expected in ({options['max_length']}, {2 * options['max_length']}]")
 
 
 @given(copy_options())
@@ -82,36 +83,43 @@ def test_held_out_sets_are_disjoint_from_training_where_the_space_allows(options
 def test_every_training_length_appears_in_training():
     """At most half of the sequences of a length are held out, so even length 1 is trained on."""
     data = load_task("copy", n_train=2000, n_valid=500, n_test=500, n_long=0)
-    assert {len(s) for s in sequences(data, "train")} == set(range(1, 11))
-    assert "test_long" not in data.splits
+    trained = {len(s) for s in sequences(data, "train")}
+    assert trained == set(range(1, 11)), f"training lengths {sorted(trained)}, expected every length 1..10"
+    assert "test_long" not in data.splits, f"n_long=0 still made a test_long split: {sorted(data.splits)}"
 
 
 def test_tiny_spaces_fall_back_to_overlapping_sets():
     """Two symbols and lengths 1-2 hold 6 sequences: evaluation then reuses training data rather than fail."""
     data = load_task("copy", n_symbols=2, min_length=1, max_length=2, n_train=50, n_valid=10, n_test=10, n_long=0)
-    assert len(data.valid) == 10 and len(data.test) == 10
+    sizes = (len(data.valid), len(data.test))
+    assert sizes == (10, 10), f"valid and test hold {sizes} pairs, expected the 10 and 10 asked for"
 
 
 def test_classic_setting_has_fourteen_ids_and_fixed_length():
     """10 symbols (the Annotated Transformer's V=11 less its pad) + 4 specials; a is id 4."""
     data = load_task("copy", min_length=10, max_length=10, **SMALL)
-    assert len(data.src_vocab) == 14 and data.src_vocab is data.tgt_vocab
-    assert data.src_vocab.id("a") == 4 and data.src_vocab.id("j") == 13
-    assert {len(s) for s in sequences(data, "train")} == {10}
-    assert all(UNK not in src for pairs in data.splits.values() for src, _ in pairs)
-    assert data.decode_target(data.test[0][1]) == data.references["test"][0]
+    assert len(data.src_vocab) == 14, f"{len(data.src_vocab)} ids, expected 10 symbols + 4 specials = 14"
+    assert data.src_vocab is data.tgt_vocab, "copy's source and target must share one vocabulary"
+    ids = (data.src_vocab.id("a"), data.src_vocab.id("j"))
+    assert ids == (4, 13), f"a and j have ids {ids}, expected 4 and 13 (after the four specials)"
+    lengths = {len(s) for s in sequences(data, "train")}
+    assert lengths == {10}, f"training lengths {sorted(lengths)}, expected only 10"
+    assert all(UNK not in src for pairs in data.splits.values() for src, _ in pairs), "a copy source holds <unk>"
+    decoded, reference = data.decode_target(data.test[0][1]), data.references["test"][0]
+    assert decoded == reference, f"decode_target gives {decoded!r}, the reference is {reference!r}"
 
 
 def test_symbol_names_are_distinct_letters():
     """a..z then aa, ab, ...: distinct, so a vocabulary of up to 702 symbols can be named."""
     names = symbol_names(702)
-    assert names[:3] == ["a", "b", "c"] and names[25:28] == ["z", "aa", "ab"] and names[-1] == "zz"
-    assert len(set(names)) == 702
+    found = (names[:3], names[25:28], names[-1])
+    assert found == (["a", "b", "c"], ["z", "aa", "ab"], "zz"), f"names start {found[0]}, go on {found[1]}, end {found[2]!r}"
+    assert len(set(names)) == 702, f"only {len(set(names))} of 702 names are distinct"
 
 
 def test_same_options_give_the_same_data():
     """Everything is seeded: two loads with the same options are equal."""
-    assert load_task("copy", **SMALL).splits == load_task("copy", **SMALL).splits
+    assert load_task("copy", **SMALL).splits == load_task("copy", **SMALL).splits, "two loads with the same options differ"
 
 
 def test_copy_errors_name_the_problem():

@@ -22,7 +22,8 @@ SMALL = dict(min_number=1, max_number=400, n_valid=40, n_test=60)
 ])
 def test_spellings(number, de, en):
     """German puts the units before the tens and writes one word; English does neither."""
-    assert german(number) == de and english(number) == en
+    found = (german(number), english(number))
+    assert found == (de, en), f"{number} is spelled {found}, expected {(de, en)}"
 
 
 @given(st.integers(0, 300), st.integers(1, 300), st.integers(0, 20), st.integers(0, 20), st.integers(0, 99))
@@ -32,24 +33,27 @@ def test_splits_are_disjoint_by_number_and_cover_the_range(low, width, n_valid, 
     splits = number_splits(low, high, n_valid, n_test, seed=seed)
     numbers = splits["train"] + splits["valid"] + splits["test"]
     assert sorted(numbers) == list(range(low, high + 1)), "splits overlap or leave numbers out"
-    assert (len(splits["valid"]), len(splits["test"])) == (n_valid, n_test)
+    sizes = (len(splits["valid"]), len(splits["test"]))
+    assert sizes == (n_valid, n_test), f"valid and test hold {sizes} numbers, expected {(n_valid, n_test)}"
 
 
 @given(st.integers(0, 99))
 def test_splits_are_fixed_by_the_seed(seed):
     """The same seed gives the same split; the test numbers do not depend on n_train."""
     first = number_splits(**SMALL, seed=seed)
-    assert first == number_splits(**SMALL, seed=seed)
-    assert first["test"] == number_splits(**SMALL, n_train=10, seed=seed)["test"]
+    assert first == number_splits(**SMALL, seed=seed), f"seed {seed} gave two different splits"
+    assert first["test"] == number_splits(**SMALL, n_train=10, seed=seed)["test"], "the test numbers changed with n_train"
     assert first["test"] != number_splits(**SMALL, seed=seed + 1)["test"], "the seed had no effect"
 
 
 def test_task_has_characters_in_and_words_out():
     """The German source is split into characters, the English target into words and marks."""
     data = load_task("numbers", **SMALL)
-    assert data.source.tokenizer.name == "char" and data.target.tokenizer.name == "word"
-    assert "z" in data.src_vocab and "zwanzig" not in data.src_vocab
-    assert "hundred" in data.tgt_vocab and f"{JOINER}-{JOINER}" in data.tgt_vocab
+    names = (data.source.tokenizer.name, data.target.tokenizer.name)
+    assert names == ("char", "word"), f"tokenizers {names}, expected characters in and words out"
+    assert "z" in data.src_vocab and "zwanzig" not in data.src_vocab, "the source vocabulary is not one of characters"
+    assert "hundred" in data.tgt_vocab and f"{JOINER}-{JOINER}" in data.tgt_vocab, (
+        "the target vocabulary lacks the word 'hundred' or the joined hyphen")
 
 
 def test_decoding_targets_gives_back_the_english_text():
@@ -58,7 +62,7 @@ def test_decoding_targets_gives_back_the_english_text():
     for split, pairs in data.splits.items():
         decoded = [data.decode_target(tgt) for _, tgt in pairs]
         assert decoded == data.references[split], f"{split}: decoding changed the reference text"
-        assert [data.decode_source(src) for src, _ in pairs] == data.sources[split]
+        assert [data.decode_source(src) for src, _ in pairs] == data.sources[split], f"{split}: decoding changed a source"
     assert all(UNK not in tgt for _, tgt in data.test), "a test target needs a word never trained on"
 
 
@@ -66,8 +70,8 @@ def test_sources_and_references_are_the_spellings_of_the_split_numbers():
     """sources[s][i] and references[s][i] spell the same number, the one the split assigned."""
     data = load_task("numbers", **SMALL, seed=3)
     test_numbers = number_splits(**SMALL, seed=3)["test"]
-    assert data.sources["test"] == [german(n) for n in test_numbers]
-    assert data.references["test"] == [english(n) for n in test_numbers]
+    assert data.sources["test"] == [german(n) for n in test_numbers], "a test source is not the German of its number"
+    assert data.references["test"] == [english(n) for n in test_numbers], "a test reference is not the English of its number"
 
 
 def test_numbers_errors_name_the_problem():
@@ -84,7 +88,7 @@ def test_short_share_oversamples_short_training_numbers_only():
     """Each digit-count group reaches the asked share of the largest; held-out splits are unchanged."""
     plain = number_splits(1, 999, n_valid=50, n_test=50, seed=1)
     balanced = number_splits(1, 999, n_valid=50, n_test=50, seed=1, short_share=0.5)
-    assert balanced["valid"] == plain["valid"] and balanced["test"] == plain["test"]
+    assert balanced["valid"] == plain["valid"] and balanced["test"] == plain["test"], "short_share changed a held-out split"
     assert set(balanced["train"]) == set(plain["train"]), "oversampling must not add or drop numbers"
     sizes = {d: sum(len(str(n)) == d for n in balanced["train"]) for d in (1, 2, 3)}
     assert min(sizes.values()) >= 0.5 * max(sizes.values()), f"digit-count groups {sizes}"

@@ -62,21 +62,26 @@ def test_folder_and_hub_layout_go_through_the_same_code(folder, cache):
         split: datasets.Dataset.from_dict({"en": ENGLISH[stem], "de": GERMAN[stem]})
         for split, stem in MULTI30K_FILES.items()
     })
-    assert pairs_from_dataset_dict(hub_like, "de", "en", "hub-like") == load_multi30k(folder, cache_dir=cache)
+    assert pairs_from_dataset_dict(hub_like, "de", "en", "hub-like") == load_multi30k(folder, cache_dir=cache), (
+        "the hub-like DatasetDict and the folder give different pairs")
 
 
 def test_multi30k_task_from_a_folder(folder, cache):
     """load_task("multi30k", path=...) tokenizes by words, keeps raw references, builds vocabularies from train."""
     data = load_task("multi30k", path=folder, min_freq=1, cache_dir=cache)
-    assert data.references["test"] == ENGLISH["test2016"] and data.sources["valid"] == GERMAN["val"]
+    assert data.references["test"] == ENGLISH["test2016"], f"test references {data.references['test']} are not test2016.en"
+    assert data.sources["valid"] == GERMAN["val"], f"valid sources {data.sources['valid']} are not val.de"
     assert "horse" not in data.tgt_vocab, "a test-only word entered the vocabulary"
     for split, pairs in data.splits.items():
         for (src, tgt), raw_src in zip(pairs, data.sources[split]):
             if "horse" not in data.decode_target(tgt) and "<unk>" not in data.decode_source(src):
-                assert data.decode_source(src) == normalize_whitespace(raw_src)
-    assert data.decode_target(data.train[1][1]) == "Two men play in a water fountain."
+                decoded = data.decode_source(src)
+                assert decoded == normalize_whitespace(raw_src), f"{split}: {raw_src!r} decodes as {decoded!r}"
+    decoded = data.decode_target(data.train[1][1])
+    assert decoded == "Two men play in a water fountain.", f"the second training target decodes as {decoded!r}"
     small = load_task("multi30k", path=folder, min_freq=1, max_train=2, cache_dir=cache)
-    assert small.sources["train"] == GERMAN["train"][:2] and "sleeps" not in small.tgt_vocab
+    assert small.sources["train"] == GERMAN["train"][:2], f"max_train=2 kept {small.sources['train']}"
+    assert "sleeps" not in small.tgt_vocab, "max_train=2: a word of a dropped training pair is in the vocabulary"
 
 
 def test_missing_file_is_named(folder, cache):
@@ -115,9 +120,11 @@ PAIR_LINES = [f"Sentence {i}.\tSatz {i}.\tCC-BY 2.0 (France) Attribution: tatoeb
 def test_pairs_file_in_both_directions(tmp_path):
     """English<TAB>Other[<TAB>attribution]: to_english reads Other -> English, from_english the reverse."""
     path = write_pairs(tmp_path / "deu.txt", PAIR_LINES[:2] + ['"Hi," he said.\t„Hallo", sagte er.'])
-    assert read_pairs_file(path) == [("Satz 0.", "Sentence 0."), ("Satz 1.", "Sentence 1."),
-                                     ('„Hallo", sagte er.', '"Hi," he said.')]
-    assert read_pairs_file(path, direction="from_english")[0] == ("Sentence 0.", "Satz 0.")
+    pairs = read_pairs_file(path)
+    assert pairs == [("Satz 0.", "Sentence 0."), ("Satz 1.", "Sentence 1."), ('„Hallo", sagte er.', '"Hi," he said.')], (
+        f"to_english read {pairs}: expected (other, English) pairs, attribution dropped, quotes kept")
+    first = read_pairs_file(path, direction="from_english")[0]
+    assert first == ("Sentence 0.", "Satz 0."), f"from_english read {first}, expected (English, other)"
 
 
 @pytest.mark.parametrize("line, problem", [
@@ -146,9 +153,11 @@ def test_pair_splits_are_disjoint_seeded_and_complete(tmp_path):
     """split_pairs uses every pair once; the same seed gives the same split, another seed another."""
     pairs = read_pairs_file(write_pairs(tmp_path / "deu.txt", PAIR_LINES))
     splits = split_pairs(pairs, 0.1, 0.2, seed=1)
-    assert sorted(sum(splits.values(), [])) == sorted(pairs)
-    assert (len(splits["valid"]), len(splits["test"])) == (2, 4)
-    assert splits == split_pairs(pairs, 0.1, 0.2, seed=1) != split_pairs(pairs, 0.1, 0.2, seed=2)
+    assert sorted(sum(splits.values(), [])) == sorted(pairs), "the splits do not use every pair exactly once"
+    sizes = (len(splits["valid"]), len(splits["test"]))
+    assert sizes == (2, 4), f"valid and test hold {sizes} of 20 pairs, expected 10% and 20%: (2, 4)"
+    assert splits == split_pairs(pairs, 0.1, 0.2, seed=1), "the same seed gave another split"
+    assert splits != split_pairs(pairs, 0.1, 0.2, seed=2), "another seed gave the same split"
     with pytest.raises(ValueError, match="cannot give"):
         split_pairs(pairs[:2])
 
@@ -157,15 +166,17 @@ def test_pairs_task(tmp_path):
     """load_task("pairs", ...) reads, splits, tokenizes; references are the raw target sentences."""
     path = write_pairs(tmp_path / "deu.txt", PAIR_LINES)
     data = load_task("pairs", path=path, min_freq=1, valid_fraction=0.1, test_fraction=0.1)
-    assert len(data.train) == 16 and all(ref.startswith("Sentence") for ref in data.references["test"])
-    assert data.decode_target(data.train[0][1]) == data.references["train"][0]
+    assert len(data.train) == 16, f"{len(data.train)} training pairs, expected 20 - 2 - 2 = 16"
+    assert all(ref.startswith("Sentence") for ref in data.references["test"]), "a test reference is not the English side"
+    decoded, reference = data.decode_target(data.train[0][1]), data.references["train"][0]
+    assert decoded == reference, f"a target decodes as {decoded!r}, its raw reference is {reference!r}"
     back = load_task("pairs", path=path, direction="from_english", min_freq=1)
-    assert all(src.startswith("Sentence") for src in back.sources["train"])
+    assert all(src.startswith("Sentence") for src in back.sources["train"]), "from_english: a source is not English"
 
 
 def test_registry_refuses_unknown_tasks_and_options():
     """An unknown task, an unknown option or a missing required one is named in one line."""
-    assert {"copy", "reverse", "numbers", "multi30k", "pairs"} <= set(TASKS)
+    assert {"copy", "reverse", "numbers", "multi30k", "pairs"} <= set(TASKS), f"registered tasks: {sorted(TASKS)}"
     with pytest.raises(ValueError, match="unknown task 'bogus': expected one of copy, reverse"):
         load_task("bogus")
     with pytest.raises(ValueError, match="unknown option.* n_symbol;"):
@@ -184,7 +195,8 @@ def test_multi30k_from_the_hub(tmp_path):
         pairs = load_multi30k(hub_id="bentrevett/multi30k", cache_dir=str(tmp_path))
     except OSError as error:  # offline (ConnectionError is an OSError): `pytest -m tokens` must still pass
         pytest.skip(f"the hub is out of reach: {error}")
-    assert [len(pairs[s]) for s in ("train", "valid", "test")] == [29000, 1014, 1000]
+    sizes = [len(pairs[s]) for s in ("train", "valid", "test")]
+    assert sizes == [29000, 1014, 1000], f"the hub copy has {sizes} pairs, expected Multi30k's 29,000 / 1,014 / 1,000"
 
 
 @pytest.mark.slow
@@ -193,8 +205,10 @@ def test_multi30k_default_folder_loads_in_full():
     if default_multi30k_path() is None:
         pytest.skip("no shared/data/multi30k beside the repository")
     data = load_task("multi30k")
-    assert [len(data.splits[s]) for s in ("train", "valid", "test")] == [29000, 1014, 1000]
-    assert "\tWasserfontäne" in data.sources["train"][7365]
+    sizes = [len(data.splits[s]) for s in ("train", "valid", "test")]
+    assert sizes == [29000, 1014, 1000], f"the shared copy has {sizes} pairs, expected 29,000 / 1,014 / 1,000"
+    line = data.sources["train"][7365]
+    assert "\tWasserfontäne" in line, f"line 7366 of train.de lost the TAB inside it: {line!r}"
 
 
 @pytest.mark.slow

@@ -37,11 +37,14 @@ TOKENIZERS = [WordTokenizer(), CharTokenizer(), WhitespaceTokenizer()]
 
 def test_specials_have_the_fixed_ids():
     """PAD, BOS, EOS, UNK are 0, 1, 2, 3 in every vocabulary, so masks never need a lookup."""
-    assert (PAD, BOS, EOS, UNK) == (0, 1, 2, 3)
+    assert (PAD, BOS, EOS, UNK) == (0, 1, 2, 3), f"PAD, BOS, EOS, UNK are {(PAD, BOS, EOS, UNK)}, expected 0..3"
     vocab = Vocabulary.build([["b", "a", "b"]])
-    assert [vocab.token(i) for i in range(4)] == list(SPECIALS)
-    assert (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id) == (PAD, BOS, EOS, UNK)
-    assert [vocab.id(s) for s in SPECIALS] == [PAD, BOS, EOS, UNK]
+    first = [vocab.token(i) for i in range(4)]
+    assert first == list(SPECIALS), f"ids 0-3 hold {first}, expected the specials {list(SPECIALS)}"
+    ids = (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id)
+    assert ids == (PAD, BOS, EOS, UNK), f"the vocabulary's special ids are {ids}, expected {(PAD, BOS, EOS, UNK)}"
+    looked_up = [vocab.id(s) for s in SPECIALS]
+    assert looked_up == [PAD, BOS, EOS, UNK], f"looking the specials up gives {looked_up}"
 
 
 @given(SENTENCES, st.integers(1, 3))
@@ -64,8 +67,9 @@ def test_unknown_tokens_map_to_unk(sentences, word):
     """A token the vocabulary does not hold is encoded as UNK and decoded as `<unk>`."""
     vocab = Vocabulary.build(sentences)
     unseen = word + "z"  # "z" is outside the training alphabet
-    assert vocab.encode([unseen]) == [UNK] and vocab.id(unseen) == UNK
-    assert vocab.decode([UNK]) == ["<unk>"]
+    found = (vocab.encode([unseen]), vocab.id(unseen))
+    assert found == ([UNK], UNK), f"the unseen token {unseen!r} is encoded as {found}, expected UNK = {UNK}"
+    assert vocab.decode([UNK]) == ["<unk>"], f"UNK decodes as {vocab.decode([UNK])}, expected ['<unk>']"
 
 
 def test_vocabulary_is_built_from_the_training_split_only():
@@ -73,8 +77,9 @@ def test_vocabulary_is_built_from_the_training_split_only():
     text_pairs = {"train": [("ein hund", "a dog")], "valid": [("eine katze", "a cat")],
                   "test": [("ein pferd", "a horse")]}
     data = from_text_pairs("toy", text_pairs, WordTokenizer(), WordTokenizer())
-    assert "horse" not in data.tgt_vocab and "pferd" not in data.src_vocab
-    assert data.test == [([data.src_vocab.id("ein"), UNK], [data.tgt_vocab.id("a"), UNK])]
+    assert "horse" not in data.tgt_vocab and "pferd" not in data.src_vocab, "a test-only word entered a vocabulary"
+    expected = [([data.src_vocab.id("ein"), UNK], [data.tgt_vocab.id("a"), UNK])]
+    assert data.test == expected, f"the test pair is encoded as {data.test}, expected {expected} (test-only words as UNK)"
     assert data.references["test"] == ["a horse"], "raw references must keep the unknown word"
 
 
@@ -93,10 +98,13 @@ def test_max_size_keeps_the_most_frequent_tokens(sentences, max_size):
     """max_size caps the vocabulary (specials included) and drops the rarest tokens first."""
     counts = Counter(token for tokens in sentences for token in tokens)
     vocab = Vocabulary.build(sentences, max_size=max_size)
-    assert len(vocab) == min(max_size, 4 + len(counts))
+    expected = min(max_size, 4 + len(counts))
+    assert len(vocab) == expected, f"{len(vocab)} entries at max_size={max_size}, expected {expected} (specials included)"
     kept, dropped = vocab.tokens[4:], set(counts) - set(vocab.tokens)
     if kept and dropped:
-        assert min(counts[t] for t in kept) >= max(counts[t] for t in dropped)
+        rarest_kept, commonest_dropped = min(counts[t] for t in kept), max(counts[t] for t in dropped)
+        assert rarest_kept >= commonest_dropped, (
+            f"a token seen {commonest_dropped} times was dropped while one seen {rarest_kept} times was kept")
 
 
 @given(SENTENCES, st.randoms(use_true_random=False))
@@ -104,20 +112,21 @@ def test_ids_do_not_depend_on_the_order_of_the_data(sentences, rng):
     """Ties in frequency are broken alphabetically, so shuffled data gives the same ids."""
     shuffled = list(sentences)
     rng.shuffle(shuffled)
-    assert Vocabulary.build(sentences) == Vocabulary.build(shuffled)
+    assert Vocabulary.build(sentences) == Vocabulary.build(shuffled), "shuffling the data changed the ids"
 
 
 def test_decode_drops_pad_and_bos_and_stops_at_eos():
     """A model's output (BOS, tokens, EOS, then anything) decodes to the tokens before EOS."""
     vocab = Vocabulary(["a", "b"])
-    assert vocab.decode([BOS, 4, 5, PAD, 4, EOS, 5, 4]) == ["a", "b", "a"]
+    decoded = vocab.decode([BOS, 4, 5, PAD, 4, EOS, 5, 4])
+    assert decoded == ["a", "b", "a"], f"decoded {decoded}, expected ['a', 'b', 'a']: no BOS or PAD, nothing after EOS"
 
 
 @given(SENTENCES)
 def test_vocabulary_survives_json(sentences):
     """to_dict is JSON-serialisable and from_dict gives an equal vocabulary (for checkpoints)."""
     vocab = Vocabulary.build(sentences)
-    assert Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict()))) == vocab
+    assert Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict()))) == vocab, "the vocabulary changed through JSON"
 
 
 def test_vocabulary_errors_name_the_problem():
@@ -148,7 +157,8 @@ def test_detokenize_inverts_tokenize(tokenizer, text):
 def test_word_tokenizer_round_trips_any_unicode_text(text):
     """The word tokenizer's round trip holds for arbitrary Unicode, not just the usual alphabet."""
     tokenizer = WordTokenizer()
-    assert tokenizer.detokenize(tokenizer.tokenize(text)) == normalize_whitespace(text)
+    tokens = tokenizer.tokenize(text)
+    assert tokenizer.detokenize(tokens) == normalize_whitespace(text), f"{text!r} comes back as {tokenizer.detokenize(tokens)!r}"
 
 
 @given(st.lists(TEXT, max_size=4))
@@ -156,7 +166,8 @@ def test_word_tokenizer_treats_space_separated_pieces_independently(pieces):
     """Tokenizing "a b" is tokenizing "a" then "b": a token never spans a space, joiners never cross one."""
     tokenizer = WordTokenizer()
     whole = tokenizer.tokenize(" ".join(pieces))
-    assert whole == [token for piece in pieces for token in tokenizer.tokenize(piece)]
+    separately = [token for piece in pieces for token in tokenizer.tokenize(piece)]
+    assert whole == separately, f"{pieces} tokenized together gives {whole}, piece by piece {separately}"
 
 
 @given(TEXT)
@@ -170,10 +181,17 @@ def test_words_never_carry_a_joiner(text):
 def test_word_tokenizer_examples():
     """The hyphen of "forty-two" and the full stop of "dog." become reversible joiner tokens."""
     tokenizer = WordTokenizer()
-    assert tokenizer.tokenize("three hundred and forty-two") == ["three", "hundred", "and", "forty", "￭-￭", "two"]
-    assert tokenizer.tokenize("A dog (brown) runs.") == ["A", "dog", "(￭", "brown", "￭)", "runs", "￭."]
-    assert tokenizer.detokenize(["A", "dog", "<unk>", "￭."]) == "A dog <unk>."
-    assert CharTokenizer().tokenize("ein  hund") == list("ein hund")
+    examples = {
+        "three hundred and forty-two": ["three", "hundred", "and", "forty", "￭-￭", "two"],
+        "A dog (brown) runs.": ["A", "dog", "(￭", "brown", "￭)", "runs", "￭."],
+    }
+    for text, expected in examples.items():
+        tokens = tokenizer.tokenize(text)
+        assert tokens == expected, f"{text!r} gives {tokens}, expected {expected}"
+    text = tokenizer.detokenize(["A", "dog", "<unk>", "￭."])
+    assert text == "A dog <unk>.", f"detokenize gives {text!r}, expected 'A dog <unk>.'"
+    characters = CharTokenizer().tokenize("ein  hund")
+    assert characters == list("ein hund"), f"characters {characters}: runs of spaces should shrink to one"
 
 
 def test_word_tokenizer_refuses_its_joiner_in_the_text():
@@ -185,10 +203,13 @@ def test_word_tokenizer_refuses_its_joiner_in_the_text():
 @pytest.mark.parametrize("tokenizer", TOKENIZERS, ids=lambda t: t.name)
 def test_tokenizers_are_found_by_name_and_codecs_survive_json(tokenizer):
     """A checkpoint stores the tokenizer's name and the vocabulary; both come back equal."""
-    assert type(get_tokenizer(tokenizer.name)) is type(tokenizer)
+    found = type(get_tokenizer(tokenizer.name))
+    assert found is type(tokenizer), f"get_tokenizer({tokenizer.name!r}) gives a {found.__name__}"
     codec = TextCodec(tokenizer, Vocabulary.build([tokenizer.tokenize("a dog, a cat.")]))
     restored = TextCodec.from_dict(json.loads(json.dumps(codec.to_dict())))
-    assert restored.vocab == codec.vocab and restored.tokenizer.name == tokenizer.name
-    assert restored.decode(restored.encode("a cat, a dog.")) == codec.decode(codec.encode("a cat, a dog."))
+    assert restored.vocab == codec.vocab, "the codec's vocabulary changed through JSON"
+    assert restored.tokenizer.name == tokenizer.name, f"the tokenizer came back as {restored.tokenizer.name!r}"
+    ours, theirs = restored.decode(restored.encode("a cat, a dog.")), codec.decode(codec.encode("a cat, a dog."))
+    assert ours == theirs, f"the restored codec gives {ours!r}, the original {theirs!r}"
     with pytest.raises(ValueError, match="unknown tokenizer 'bpe'"):
         get_tokenizer("bpe")

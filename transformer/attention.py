@@ -34,11 +34,16 @@ from transformer.masks import masked_softmax
 AttentionFunction = Callable[..., tuple[Tensor, Tensor | None]]
 
 
-# exercise(attention): start with expect_mask("mask", mask, (*query.shape[:-1], key.shape[-2])),
-#   so a mask that is not boolean or does not fit the scores gets one clear line; equation (1):
-#   scores = query @ key^T / sqrt(d_head); weights = masked_softmax(scores, mask) (chapter 04's:
-#   masked keys get exactly 0); apply dropout_p to the weights; return (weights @ value, weights
-#   before dropout).
+# exercise(attention): equation (1), Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, masked keys
+#   getting weight exactly 0 and dropout_p acting on the weights; return (output, the weights before
+#   dropout).
+#   hint: the scores are query @ key^T divided by sqrt(d_head), the size of the last axis; chapter
+#     04's masked_softmax gives masked keys exactly 0 and keeps a row with no real key finite (-inf
+#     there gives NaN); dropout acts on the weights that multiply the values, not on those returned.
+#   hint: start with expect_mask("mask", mask, (*query.shape[:-1], key.shape[-2])), so a mask that
+#     is not boolean or does not fit the scores gets one clear line; equation (1): scores = query @
+#     key^T / sqrt(d_head); weights = masked_softmax(scores, mask) (chapter 04's: masked keys get
+#     exactly 0); apply dropout_p to the weights; return (weights @ value, weights before dropout).
 def scaled_dot_product_attention(
     query: Float[Tensor, "*batch q_seq d_head"],
     key: Float[Tensor, "*batch kv_seq d_head"],
@@ -85,14 +90,21 @@ ATTENTION_FUNCTIONS: dict[str, AttentionFunction] = {
 }
 
 
-# exercise(attention): cut d_model into n_heads slices of d_head columns, head h taking columns
-#   h*d_head onwards: one einops rearrange, "batch seq (heads d_head) -> batch heads seq d_head".
+# exercise(attention): cut the model axis into n_heads heads of d_head columns each, the heads
+#   before seq (§3.2.2, section "Multi-head attention").
+#   hint: head h holds columns h*d_head:(h+1)*d_head of every position: split the last axis into
+#     (heads, d_head), then move heads in front of seq; a reshape alone would mix positions into a
+#     head.
+#   hint: cut d_model into n_heads slices of d_head columns, head h taking columns h*d_head onwards:
+#     one einops rearrange, "batch seq (heads d_head) -> batch heads seq d_head".
 def split_heads(x: Float[Tensor, "batch seq d_model"], n_heads: int) -> Float[Tensor, "batch heads seq d_head"]:
     """Cut the model dimension into `n_heads` slices, one per head."""
     return rearrange(x, "batch seq (heads d_head) -> batch heads seq d_head", heads=n_heads)
 
 
-# exercise(attention): the inverse of split_heads: put the heads back side by side along d_model.
+# exercise(attention): the Concat(head_1, ..., head_h) of §3.2.2: (batch, heads, seq, d_head) back
+#   to (batch, seq, d_model) (section "Multi-head attention").
+#   hint: the inverse of split_heads: put the heads back side by side along d_model.
 def merge_heads(x: Float[Tensor, "batch heads seq d_head"]) -> Float[Tensor, "batch seq d_model"]:
     """Concatenate the heads back side by side: the inverse of `split_heads`."""
     return rearrange(x, "batch heads seq d_head -> batch seq (heads d_head)")
@@ -151,16 +163,24 @@ class MultiHeadAttention(nn.Module):
         keys, values = self.project_key_value(key, value)
         return self.attend(query, keys, values, mask)
 
-    # exercise(attention): K W^K and V W^V (self.w_k, self.w_v), each split into self.n_heads heads.
+    # exercise(attention): K W^K and V W^V of §3.2.2, split into heads: the part of multi-head
+    #   attention that depends on the keys and values only, which a decoder caches (section
+    #   "Multi-head attention").
+    #   hint: K W^K and V W^V (self.w_k, self.w_v), each split into self.n_heads heads.
     def project_key_value(
         self, key: Float[Tensor, "batch kv_seq d_model"], value: Float[Tensor, "batch kv_seq d_model"]
     ) -> tuple[Float[Tensor, "batch heads kv_seq d_head"], Float[Tensor, "batch heads kv_seq d_head"]]:
         """K W^K and V W^V, split into heads. A decoder caches these between steps."""
         return split_heads(self.w_k(key), self.n_heads), split_heads(self.w_v(value), self.n_heads)
 
-    # exercise(attention): MultiHead = Concat(head_1..head_h) W^O: project the query with w_q and
-    #   split it into heads, run self.attention(queries, keys, values, mask, dropout_p) with
-    #   dropout_p = self.dropout only in training, merge the heads, apply w_o; return (output, weights).
+    # exercise(attention): multi-head attention with keys and values already projected and split
+    #   (§3.2.2): MultiHead = Concat(head_1..head_h) W^O; return (output, the per-head weights).
+    #   hint: the query still needs its projection and its split into heads; self.attention runs
+    #     equation (1) for all heads at once; dropout on the weights only while the module trains
+    #     (self.training); merge the heads before W^O.
+    #   hint: MultiHead = Concat(head_1..head_h) W^O: project the query with w_q and split it into
+    #     heads, run self.attention(queries, keys, values, mask, dropout_p) with dropout_p =
+    #     self.dropout only in training, merge the heads, apply w_o; return (output, weights).
     def attend(
         self,
         query: Float[Tensor, "batch q_seq d_model"],

@@ -63,10 +63,16 @@ class DecoderLayer(nn.Module):
         self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
-    # exercise(decoder): three sub-layers, each in its Residual: masked self-attention over x
-    #   (tgt_mask), cross-attention from x to memory (src_mask), the feed-forward network;
-    #   return (output, the cross-attention weights). A layer built without cross-attention
-    #   (self.cross_attn is None) skips the middle one and returns its self-attention weights.
+    # exercise(decoder): one decoder layer (§3.1): masked self-attention, cross-attention to the
+    #   memory and the feed-forward network, each in its residual connection; return (output, the
+    #   cross-attention weights).
+    #   hint: the self-attention takes tgt_mask (causal and padding); the cross-attention takes its
+    #     queries from x and its keys and values from memory, with src_mask; a layer built without
+    #     cross-attention (self.cross_attn None) skips it and returns the self-attention weights.
+    #   hint: three sub-layers, each in its Residual: masked self-attention over x (tgt_mask),
+    #     cross-attention from x to memory (src_mask), the feed-forward network; return (output, the
+    #     cross-attention weights). A layer built without cross-attention (self.cross_attn is None)
+    #     skips the middle one and returns its self-attention weights.
     def forward(
         self,
         x: Float[Tensor, "batch tgt_seq d_model"],
@@ -93,11 +99,18 @@ class DecoderLayer(nn.Module):
             x = self.cross_residual(x, cross_attention)
         return self.ff_residual(x, self.feed_forward), weights
 
-    # exercise(decoder): new positions with a key/value cache: append their projected
-    #   self-attention keys/values (self_attn.project_key_value) to cache["self_k"/"self_v"] along
-    #   the position axis and attend over them (self_attn.attend; one new position needs no mask,
-    #   several need _block_causal_mask); cross-attend with the cached cross_k/cross_v (if the
-    #   layer has cross-attention); return (output, new cache, the weights forward would return).
+    # exercise(decoder): the decoder layer on new target positions only, with a key/value cache of
+    #   the earlier ones (section "Incremental decoding"): the output forward would give at those
+    #   positions; return (output, new cache, weights).
+    #   hint: project the new positions' keys and values, append them to the cached ones along the
+    #     position axis and attend over them all; the memory's cross-attention keys and values are
+    #     in the cache already; several new positions at once still need a causal mask among
+    #     themselves.
+    #   hint: new positions with a key/value cache: append their projected self-attention
+    #     keys/values (self_attn.project_key_value) to cache["self_k"/"self_v"] along the position
+    #     axis and attend over them (self_attn.attend; one new position needs no mask, several need
+    #     _block_causal_mask); cross-attend with the cached cross_k/cross_v (if the layer has
+    #     cross-attention); return (output, new cache, the weights forward would return).
     def step(
         self, x: Float[Tensor, "batch new d_model"], cache: Cache, src_mask: Tensor | None
     ) -> tuple[Float[Tensor, "batch new d_model"], Cache, Float[Tensor, "batch heads new kv_seq"] | None]:

@@ -41,7 +41,9 @@ class Hypothesis:
     score: float  # log_prob / length_penalty(len(tokens))
 
 
-# exercise(decoding): Wu et al. 2016: lp(Y) = ((5 + |Y|) / 6) ** alpha.
+# exercise(decoding): the length penalty lp(Y) of Wu et al. 2016, which beam search divides log P(Y)
+#   by (section "Beam search").
+#   hint: Wu et al. 2016: lp(Y) = ((5 + |Y|) / 6) ** alpha.
 def length_penalty(length: int, alpha: float) -> float:
     """lp(Y) = ((5 + |Y|) / 6) ** alpha; alpha = 0 ranks by plain log-probability."""
     return ((5 + length) / 6) ** alpha
@@ -62,11 +64,17 @@ def _check_decoding_args(src: Tensor, max_len: int) -> None:
         raise ValueError(f"decoding: expected max_len >= 1, got {max_len}")
 
 
-# exercise(decoding): check with _check_decoding_args(src, max_len); start every row from bos_id and
-#   the state of model.start_decoding(src, use_cache); up to max_len times take the argmax token of
-#   model.decode_step (never PAD or BOS: _forbid_specials); after a row's EOS emit model.tgt_pad_id;
-#   stop once every row has ended. With return_attention also return state["attention"] of each
-#   step stacked (or None when the model reports none).
+# exercise(decoding): greedy decoding: from BOS, feed back the most probable token at each step
+#   until every row has produced EOS, or max_len tokens; return the output ids (and each step's
+#   attention, if asked).
+#   hint: encode once with model.start_decoding, then call model.decode_step on the latest tokens;
+#     PAD and BOS may never be chosen; a row that has ended gets model.tgt_pad_id; check the
+#     arguments first with _check_decoding_args.
+#   hint: check with _check_decoding_args(src, max_len); start every row from bos_id and the state
+#     of model.start_decoding(src, use_cache); up to max_len times take the argmax token of
+#     model.decode_step (never PAD or BOS: _forbid_specials); after a row's EOS emit
+#     model.tgt_pad_id; stop once every row has ended. With return_attention also return
+#     state["attention"] of each step stacked (or None when the model reports none).
 @torch.no_grad()
 def greedy_decode(
     model: Seq2Seq,

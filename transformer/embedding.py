@@ -29,8 +29,12 @@ class TokenEmbedding(nn.Module):
         self.pad_id = pad_id
         self.table = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
 
-    # exercise(embeddings): §3.4: look the ids up in self.table and multiply by sqrt(d_model);
-    #   start with expect_ids("ids", ids, self.vocab_size), so a bad id gets one clear line.
+    # exercise(embeddings): §3.4: the embedding of each id, multiplied by sqrt(d_model) (section
+    #   "Token embedding").
+    #   hint: look the ids up in self.table; check them first with expect_ids, so an id outside the
+    #     vocabulary gets one clear line.
+    #   hint: §3.4: look the ids up in self.table and multiply by sqrt(d_model); start with
+    #     expect_ids("ids", ids, self.vocab_size), so a bad id gets one clear line.
     def forward(self, ids: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
         expect_ids("ids", ids, self.vocab_size)
         return self.table(ids) * math.sqrt(self.d_model)

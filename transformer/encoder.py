@@ -44,8 +44,13 @@ class EncoderLayer(nn.Module):
         self.attn_residual = Residual(d_model, dropout, norm_first)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
-    # exercise(encoder): self-attention (query = key = value = x, with mask) in self.attn_residual,
-    #   then self.feed_forward in self.ff_residual; return (output, the self-attention weights).
+    # exercise(encoder): one encoder layer (§3.1): self-attention, then the feed-forward network,
+    #   each in its residual connection; return (output, the self-attention weights).
+    #   hint: self-attention means query = key = value = x, with the mask; self.attn_residual and
+    #     self.ff_residual wrap the two sub-layers (a Residual takes x and the sub-layer as a
+    #     function of one tensor, so keep the attention weights aside).
+    #   hint: self-attention (query = key = value = x, with mask) in self.attn_residual, then
+    #     self.feed_forward in self.ff_residual; return (output, the self-attention weights).
     def forward(
         self, x: Float[Tensor, "batch src_seq d_model"], mask: Bool[Tensor, "#batch #heads #src_seq src_seq"] | None = None
     ) -> tuple[Float[Tensor, "batch src_seq d_model"], Float[Tensor, "batch heads src_seq src_seq"] | None]:

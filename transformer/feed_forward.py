@@ -27,9 +27,13 @@ class PositionwiseFeedForward(nn.Module):
         self.w_2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
 
-    # exercise(encoder): equation (2): FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, with self.dropout on
-    #   the hidden activations; start with expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
-    #   and expect_dtype("x", x, self.w_1.weight.dtype).
+    # exercise(encoder): equation (2), FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, at every position,
+    #   with dropout on the hidden activations (section "The position-wise feed-forward network").
+    #   hint: self.w_1 and self.w_2 are the two linear maps, with a ReLU and then self.dropout
+    #     between them; check x's shape and dtype first with expect_shape and expect_dtype.
+    #   hint: equation (2): FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, with self.dropout on the hidden
+    #     activations; start with expect_shape("x", x, "batch seq d_model", d_model=self.d_model) and
+    #     expect_dtype("x", x, self.w_1.weight.dtype).
     def forward(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch seq d_model"]:
         expect_shape("x", x, "batch seq d_model", d_model=self.d_model)
         expect_dtype("x", x, self.w_1.weight.dtype)

@@ -13,9 +13,16 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 
-# exercise(training): log-softmax the logits in float32 at least (float64 stays float64); loss per position = (1 - eps) * (-log p[target])
-#   + eps * mean over the vocabulary of (-log p[v]); average over the positions that count: where
-#   `mask` is True if a mask is given, else where the target is not pad_id (every position if pad_id is None).
+# exercise(training): the cross-entropy against label-smoothed targets q'(k) = (1 - eps) delta_{k,y}
+#   + eps / K (Szegedy et al. 2016; section "Label smoothing"), averaged over the positions that
+#   count.
+#   hint: the loss splits into (1 - eps) times the usual -log p(y) plus eps times the mean of -log
+#     p(k) over the vocabulary; log-softmax in float32 at least; the positions that count are `mask`,
+#     if given, else the targets that are not pad_id (all of them when pad_id is None too).
+#   hint: log-softmax the logits in float32 at least (float64 stays float64); loss per position =
+#     (1 - eps) * (-log p[target]) + eps * mean over the vocabulary of (-log p[v]); average over the
+#     positions that count: where `mask` is True if a mask is given, else where the target is not
+#     pad_id (every position if pad_id is None).
 def label_smoothed_cross_entropy(
     logits: Float[Tensor, "batch seq vocab"],
     target: Int[Tensor, "batch seq"],

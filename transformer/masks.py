@@ -27,9 +27,12 @@ def padding_mask(ids: Int[Tensor, "batch seq"], pad_id: int) -> Bool[Tensor, "ba
     return ids != pad_id
 
 
-# exercise(attention): a (size, size) bool tensor, True where key j <= query i (the lower
-#   triangle, diagonal included); refuse size < 1 with
-#   ValueError(f"causal_mask: expected a size >= 1, got {size}").
+# exercise(attention): the causal mask of decoder self-attention: a (size, size) bool tensor, True
+#   where query i may attend to key j, that is where j is not in i's future (section "Masks").
+#   hint: the lower triangle of a square of True, diagonal included (torch has a function for it); a
+#     size below 1 is refused with a one-line ValueError that names it.
+#   hint: a (size, size) bool tensor, True where key j <= query i (the lower triangle, diagonal
+#     included); refuse size < 1 with ValueError(f"causal_mask: expected a size >= 1, got {size}").
 def causal_mask(size: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
     """True where query position i may attend to key position j, i.e. j <= i.
 
@@ -46,8 +49,12 @@ def source_mask(src: Int[Tensor, "batch src_seq"], pad_id: int) -> Bool[Tensor, 
     return padding_mask(src, pad_id)[:, None, None, :]
 
 
-# exercise(attention): padding and causality combined: True where key j is a real token and
-#   j <= i, shaped (batch, 1, tgt_seq, tgt_seq) so it broadcasts over heads.
+# exercise(attention): the mask of decoder self-attention over a padded target: True where key j is
+#   a real token and not in query i's future, shaped to broadcast over the heads (section "Masks").
+#   hint: combine the keys' padding mask and causal_mask with a logical and, by broadcasting; the
+#     result is (batch, 1, tgt_seq, tgt_seq).
+#   hint: padding and causality combined: True where key j is a real token and j <= i, shaped
+#     (batch, 1, tgt_seq, tgt_seq) so it broadcasts over heads.
 def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, "batch 1 tgt_seq tgt_seq"]:
     """Mask for decoder self-attention: real target tokens that are not in the future.
 
@@ -57,10 +64,15 @@ def target_mask(tgt: Int[Tensor, "batch tgt_seq"], pad_id: int) -> Bool[Tensor, 
     return keys_real & causal_mask(tgt.shape[1], tgt.device)
 
 
-# exercise(rnn_attention): start with expect_mask("mask", mask, scores.shape) (a mask that is not
-#   boolean or does not fit the scores gets one clear line); softmax over the last axis where mask
-#   is True: masked scores get torch.finfo(dtype).min before the softmax and their weights are set
-#   to exactly 0 after it (no mask: a plain softmax).
+# exercise(rnn_attention): a softmax over the last axis in which masked positions (mask False) get
+#   weight exactly 0 (section "The equations").
+#   hint: check the mask first (expect_mask); push masked scores far down before the softmax, with
+#     the dtype's most negative finite value rather than -inf (a row with no real key would give
+#     0/0 = NaN), and set their weights to exactly 0 after it; without a mask it is a plain softmax.
+#   hint: start with expect_mask("mask", mask, scores.shape); softmax over the last axis (in float32
+#     at least, dtype=torch.promote_types(scores.dtype, torch.float32), then back to scores.dtype)
+#     where mask is True: masked scores get torch.finfo(dtype).min before the softmax and their
+#     weights are set to exactly 0 after it (no mask: a plain softmax).
 def masked_softmax(
     scores: Float[Tensor, "*batch keys"], mask: Bool[Tensor, "*#batch #keys"] | None
 ) -> Float[Tensor, "*batch keys"]:

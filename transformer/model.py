@@ -132,15 +132,25 @@ class Transformer(Seq2Seq):
         if tie_embeddings:
             self.generator.weight = self.tgt_embed.table.weight
 
-    # exercise(encoder): the source's memory: embed src, add positions, run the encoder with
-    #   source_mask(src, self.src_pad_id); pass return_weights on to the encoder.
+    # exercise(encoder): the source's memory: the encoder's output over the embedded, positioned
+    #   source, its padding masked (the left half of Figure 1; section "The encoder layer and the
+    #   stack").
+    #   hint: self.src_embed, then self.src_position, then self.encoder with the source mask of src
+    #     (chapter 06's source_mask, with self.src_pad_id); return_weights goes on to the encoder.
+    #   hint: the source's memory: embed src, add positions, run the encoder with source_mask(src,
+    #     self.src_pad_id); pass return_weights on to the encoder.
     def encode(self, src: Int[Tensor, "batch src_seq"], return_weights: bool = False):
         """The encoder's memory of the source (and each layer's self-attention weights)."""
         mask = source_mask(src, self.src_pad_id)
         return self.encoder(self.src_position(self.src_embed(src)), mask, return_weights=return_weights)
 
-    # exercise(decoder): embed tgt_in, add positions, run the decoder over memory with src_mask
-    #   and target_mask(tgt_in, self.tgt_pad_id); pass return_weights on.
+    # exercise(decoder): the decoder's output over the embedded, positioned target, attending to the
+    #   memory (the right half of Figure 1 up to the generator).
+    #   hint: self.tgt_embed, then self.tgt_position, then self.decoder with memory, src_mask and
+    #     the target mask of tgt_in (padding and causal, with self.tgt_pad_id); return_weights goes
+    #     on.
+    #   hint: embed tgt_in, add positions, run the decoder over memory with src_mask and
+    #     target_mask(tgt_in, self.tgt_pad_id); pass return_weights on.
     def decode(
         self,
         tgt_in: Int[Tensor, "batch tgt_seq"],

@@ -23,9 +23,14 @@ from torch import Tensor, nn
 from transformer.checks import expect_probability, expect_shape, expect_sizes
 
 
-# exercise(embeddings): §3.5: PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same
-#   angle); refuse an odd d_model with ValueError("sinusoidal_encoding: expected an even d_model
-#   (sine/cosine pairs), got ..."); compute in float64, return float32.
+# exercise(embeddings): the sinusoidal table of §3.5: one row per position, sines in the even
+#   columns and cosines in the odd ones, at frequencies that fall geometrically across the columns.
+#   hint: column pair i turns at the angular frequency w_i = 10000^(-2i/d_model): row pos holds
+#     sin(pos w_i), cos(pos w_i); an odd d_model cannot be cut into pairs and is refused; compute in
+#     float64 and return float32.
+#   hint: §3.5: PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same angle); refuse
+#     an odd d_model with ValueError("sinusoidal_encoding: expected an even d_model (sine/cosine
+#     pairs), got ..."); compute in float64, return float32.
 def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_model"]:
     """The table of §3.5: row `pos` is PE(pos); even columns are sines, odd columns cosines."""
     if d_model % 2 != 0:
@@ -38,9 +43,13 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Float[Tensor, "max_len d_
     return table.float()
 
 
-# exercise(embeddings): the block-diagonal M with PE(pos + offset) = PE(pos) @ M: for each
-#   frequency w a 2x2 rotation by w * offset (sin(a+b) = sin a cos b + cos a sin b,
-#   cos(a+b) = cos a cos b - sin a sin b); float64.
+# exercise(embeddings): the matrix M with PE(pos + offset) = PE(pos) @ M at every position, in
+#   float64 (section "Relative positions").
+#   hint: M is block diagonal, one 2x2 block per sine/cosine pair: the rotation by w_i * offset that
+#     the angle-addition formulas give; mind that PE(pos) is a row vector on the left of M.
+#   hint: the block-diagonal M with PE(pos + offset) = PE(pos) @ M: for each frequency w a 2x2
+#     rotation by w * offset (sin(a+b) = sin a cos b + cos a sin b, cos(a+b) = cos a cos b - sin a
+#     sin b); float64.
 def shift_matrix(offset: int, d_model: int) -> Float[Tensor, "d_model d_model"]:
     """The fixed linear map M with PE(pos + offset) = PE(pos) @ M for every pos.
 
@@ -90,8 +99,12 @@ class SinusoidalPositionalEncoding(_PositionsBase):
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("encoding", sinusoidal_encoding(max_len, d_model), persistent=False)
 
-    # exercise(embeddings): x + PE[start : start + seq] (in x's dtype), then dropout; call
-    #   self._check(x, start) first so positions past max_len get one clear line.
+    # exercise(embeddings): add to x the encoding of each of its positions, the first being `start`,
+    #   then dropout (§3.5 and §5.4).
+    #   hint: the table is the buffer self.encoding; take its rows start .. start + seq in x's
+    #     dtype, after self._check(x, start), which refuses positions past max_len.
+    #   hint: x + PE[start : start + seq] (in x's dtype), then dropout; call self._check(x, start)
+    #     first so positions past max_len get one clear line.
     def forward(self, x: Float[Tensor, "batch seq d_model"], start: int = 0) -> Float[Tensor, "batch seq d_model"]:
         """`start` is the position of x's first row (non-zero when decoding one step at a time)."""
         self._check(x, start)

@@ -30,8 +30,13 @@ class Residual(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.norm_first = norm_first
 
-    # exercise(encoder): post-norm (the paper) LayerNorm(x + Dropout(sublayer(x))); pre-norm
-    #   (self.norm_first) x + Dropout(sublayer(LayerNorm(x))).
+    # exercise(encoder): a sub-layer in its residual connection with layer normalisation, in the
+    #   paper's post-norm order or, with self.norm_first, the pre-norm order (§3.1 and §5.4).
+    #   hint: post-norm normalises the sum x + Dropout(sublayer(x)); pre-norm normalises only the
+    #     sub-layer's input and leaves the residual path un-normalised; self.norm and self.dropout
+    #     are the parts.
+    #   hint: post-norm (the paper) LayerNorm(x + Dropout(sublayer(x))); pre-norm (self.norm_first)
+    #     x + Dropout(sublayer(LayerNorm(x))).
     def forward(
         self, x: Float[Tensor, "batch seq d_model"], sublayer: Callable[[Tensor], Tensor]
     ) -> Float[Tensor, "batch seq d_model"]:

@@ -90,8 +90,12 @@ def paper_peak_lr(d_model: int, warmup_steps: int) -> float:
     return d_model**-0.5 * warmup_steps**-0.5
 
 
-# exercise(training): equation (3) with a peak: peak_lr * min(step / warmup_steps,
-#   sqrt(warmup_steps / step)), treating step 0 as step 1.
+# exercise(training): the warm-up schedule of equation (3) (§5.3), scaled so that its peak is
+#   peak_lr, reached at step warmup_steps.
+#   hint: a linear rise to the peak over warmup_steps steps, then a decay as 1/sqrt(step): the
+#     smaller of the two branches; step 0 counts as step 1.
+#   hint: equation (3) with a peak: peak_lr * min(step / warmup_steps, sqrt(warmup_steps / step)),
+#     treating step 0 as step 1.
 def warmup_rate(step: int, peak_lr: float, warmup_steps: int) -> float:
     """Equation (3) with an explicit peak: linear warm-up, then inverse square-root decay.
 

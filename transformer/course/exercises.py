@@ -1,29 +1,45 @@
 """Exercises: a copy of the package in which the functions a chapter teaches are left to write.
 
 Which functions are exercises is marked in the source itself, by a comment block right above
-the `def` (or above its decorators) that starts with `# exercise(<chapter marker>):`
+the `def` (or above its decorators) that starts with `# exercise(<chapter marker>):`. The text
+after the marker is the *task*: what the function must do and which equation. Each later line
+that starts with `hint:` opens the next, more detailed hint; the last one is the full recipe.
+Other lines continue the text above them:
 
-    # exercise(attention): equation (1): scores Q K^T / sqrt(d_head), the dtype's minimum on
-    #   masked scores, softmax over the keys, exactly 0 on masked weights; return output and weights.
+    # exercise(attention): equation (1), softmax(Q K^T / sqrt(d_k)) V; return the output and
+    #   the weights, masked keys getting weight exactly 0.
+    #   hint: scores are query @ key^T divided by sqrt(d_head); masked_softmax (chapter 04) ...
+    #   hint: scores = query @ key^T / sqrt(d_head); weights = masked_softmax(scores, mask); ...
     def scaled_dot_product_attention(query, key, value, mask=None, dropout_p=0.0):
+
+A marker without `hint:` lines has one level: its text is the task and the recipe at once.
 
 `new` copies the package into a workspace and replaces each marked body by
 
-    raise NotImplementedError("exercise [attention] scaled_dot_product_attention: <the hint> ...")
+    raise NotImplementedError("exercise [attention] scaled_dot_product_attention: <the task> ...")
 
-keeping the decorators, the signature and the docstring. The rewriting uses the line numbers
-of the `ast` module; nothing but the marked bodies changes, and no compiled file is copied, so
-the reference solution is not in the workspace. The spec then runs against the copy:
+keeping the decorators, the signature and the docstring. The stub states the task only, with the
+chapter to read and the command that checks it; `hint DIR NAME` gives the next hint each time it
+is asked, down to the recipe. The rewriting uses the line numbers of the `ast` module; nothing but
+the marked bodies changes, and no compiled file is copied, so the reference solution is not in the
+workspace. The spec then runs against the copy:
 
     transformer exercises new ws --chapter attention
     pytest --impl=ws -m attention
+    transformer exercises hint ws scaled_dot_product_attention
 
-`status` says which exercises are still to write; `restore` puts the reference bodies back (to
-compare with your own, or to skip one), and gives back the reference source byte for byte.
+`status` says which exercises are still to write (`todo`), which you wrote (`written`, or
+`written (same as the reference)` when your body equals the package's), which `restore` put back
+(`restored`, until you edit them) and which were never left blank (`reference`). `restore` puts
+the reference bodies back (to compare with your own, or to skip one), and gives back the
+reference source byte for byte. A small record in the workspace, `DIR/.exercises.json`, keeps
+what `new` left blank, what `restore` put back and how many hints each exercise has had.
 """
 
 import argparse
 import ast
+import difflib
+import json
 import shutil
 import sys
 import textwrap
@@ -34,19 +50,38 @@ from pathlib import Path
 from transformer.course.syllabus import MARKERS, chapter as chapter_of
 
 MARK = "# exercise("
+HINT = "hint:"  # opens the next hint level inside a marker's comment block
 STUB_PREFIX = "exercise ["
 PACKAGE = "transformer"
+RECORD = ".exercises.json"  # inside a workspace: what `new` left blank, what was restored, hints given
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One function body to write: where it is, which chapter teaches it, and the hint."""
+    """One function body to write: where it is, which chapter teaches it, and its hints."""
 
     path: str  # relative to the package folder, e.g. "rnn/cells.py"
     name: str  # qualified name, e.g. "MultiHeadAttention.attend"
     chapter: str  # the chapter's pytest marker, e.g. "attention"
-    hint: str
+    hint: str  # the last hint level: the full recipe
     line: int  # 1-based line of the `def`
+    levels: tuple[str, ...] = ()  # every hint level, the task first and the recipe (`hint`) last
+
+    def __post_init__(self):
+        if not self.levels:
+            object.__setattr__(self, "levels", (self.hint,))
+        elif self.levels[-1] != self.hint:
+            raise ValueError(f"Exercise {self.name}: expected hint to be the last level, got {self.hint!r}")
+
+    @property
+    def task(self) -> str:
+        """The first level: what the function must do and which equation (what the stub says)."""
+        return self.levels[0]
+
+    @property
+    def key(self) -> str:
+        """`path:name`, unique in the package (names alone may repeat across modules)."""
+        return f"{self.path}:{self.name}"
 
     @property
     def number(self) -> int:
@@ -54,11 +89,13 @@ class Exercise:
         return chapter_of(self.chapter).number
 
     def message(self, workspace: str = "DIR") -> str:
-        """What the stub raises: what to write, the chapter to read, the command that checks it."""
+        """What the stub raises: the task, the chapter to read, the command that checks it (and
+        the one that gives the next hint, when there is one)."""
+        more = f"; next hint: transformer exercises hint {workspace} {self.name}" if len(self.levels) > 1 else ""
         return (
-            f"{STUB_PREFIX}{self.chapter}] {self.name}: {self.hint} "
+            f"{STUB_PREFIX}{self.chapter}] {self.name}: {self.task} "
             f"(chapter {self.number:02d}, {chapter_file(self.chapter)}; "
-            f"check with: pytest --impl={workspace} -m {self.chapter})"
+            f"check with: pytest --impl={workspace} -m {self.chapter}{more})"
         )
 
 
@@ -88,23 +125,35 @@ def _first_line(node: ast.FunctionDef) -> int:
     return min([node.lineno] + [d.lineno for d in node.decorator_list])
 
 
-def _marker(lines: list[str], node: ast.FunctionDef, where: str) -> tuple[str, str] | None:
-    """(chapter, hint) from the comment block right above the function, if it holds a marker."""
+def comment_block(lines: list[str], node: ast.FunctionDef) -> list[str]:
+    """The comment lines right above a function (and its decorators), stripped, in order."""
     block = []
     index = _first_line(node) - 2
     while index >= 0 and lines[index].strip().startswith("#"):
         block.insert(0, lines[index].strip())
         index -= 1
+    return block
+
+
+def _marker(lines: list[str], node: ast.FunctionDef, where: str) -> tuple[str, tuple[str, ...]] | None:
+    """(chapter, hint levels) from the comment block right above the function, if it holds a marker."""
+    block = comment_block(lines, node)
     for position, line in enumerate(block):
         if line.startswith(MARK):
             chapter, sep, first = line[len(MARK) :].partition("):")
             if not sep or chapter not in MARKERS:
                 raise ValueError(f"{where}: expected '# exercise(<one of {', '.join(MARKERS)}>): hint', got {line!r}")
-            rest = [text.lstrip("#").strip() for text in block[position + 1 :]]
-            hint = " ".join(part for part in [first.strip(), *rest] if part)
-            if not hint:
-                raise ValueError(f"{where}: the exercise marker of {node.name} has no hint")
-            return chapter, hint
+            levels = [[first.strip()]]
+            for text in (line.lstrip("#").strip() for line in block[position + 1 :]):
+                if text.startswith(HINT):
+                    levels.append([text[len(HINT) :].strip()])
+                else:
+                    levels[-1].append(text)
+            joined = tuple(" ".join(part for part in level if part) for level in levels)
+            if not all(joined):
+                raise ValueError(f"{where}: the exercise marker of {node.name} has an empty hint (level "
+                                 f"{joined.index('') + 1} of {len(joined)})")
+            return chapter, joined
     return None
 
 
@@ -115,7 +164,8 @@ def find_exercises(source: str, path: str = "<source>") -> list[Exercise]:
     for name, node in _functions(ast.parse(source)):
         marked = _marker(lines, node, f"{path}:{node.lineno}")
         if marked:
-            found.append(Exercise(path, name, marked[0], marked[1], node.lineno))
+            chapter, levels = marked
+            found.append(Exercise(path, name, chapter, levels[-1], node.lineno, levels))
     return found
 
 
@@ -248,6 +298,26 @@ def _workspace_package(workspace: Path) -> Path:
     return package
 
 
+def read_record(workspace: Path) -> dict:
+    """The workspace's record: {"stubbed": [keys], "restored": [keys], "hints": {key: levels seen}}
+    (keys are `Exercise.key`). A workspace made before there was a record has none: `stubbed` is
+    then None, and nothing is known to be restored."""
+    path = Path(workspace) / RECORD
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"stubbed": None}
+    record.setdefault("restored", [])
+    record.setdefault("hints", {})
+    return record
+
+
+def _write_record(workspace: Path, record: dict) -> None:
+    ordered = {
+        "stubbed": sorted(record["stubbed"]) if record.get("stubbed") is not None else None,
+        "restored": sorted(set(record["restored"])),
+        "hints": dict(sorted(record["hints"].items())),
+    }
+    (Path(workspace) / RECORD).write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
+
+
 def new_workspace(
     workspace: Path, chapters: Iterable[str] | None = None, start: str | None = None
 ) -> list[Exercise]:
@@ -272,13 +342,25 @@ def new_workspace(
     for path, exercises in by_path.items():
         module = target / path
         module.write_text(stub_source(module.read_text(encoding="utf-8"), exercises, str(workspace)), encoding="utf-8")
+    _write_record(workspace, {"stubbed": [e.key for e in selected], "restored": [], "hints": {}})
     return selected
 
 
+TODO, WRITTEN, SAME, RESTORED, REFERENCE = (
+    "todo", "written", "written (same as the reference)", "restored", "reference")
+STATES = (TODO, WRITTEN, SAME, RESTORED, REFERENCE)
+
+
 def workspace_status(workspace: Path) -> list[tuple[Exercise, str]]:
-    """Every exercise marked in the workspace, with its state: "todo" (still the stub),
-    "reference" (the reference body, e.g. a chapter not chosen, or restored) or "written"."""
+    """Every exercise marked in the workspace, with its state: "todo" (still the stub), "written"
+    (your body), "written (same as the reference)" (yours, and equal to the package's), "restored"
+    (put back by `restore` and not edited since) or "reference" (never left blank here: a chapter
+    not chosen). Run from inside a workspace, there is no reference to compare with, and every
+    body that is not a stub counts as written."""
     package = _workspace_package(workspace)
+    record = read_record(workspace)
+    stubbed = set(record["stubbed"]) if record["stubbed"] is not None else None
+    restored = set(record["restored"])
     try:
         reference: Path | None = _reference()
     except ValueError:  # run from inside a workspace: there is no reference to compare with
@@ -287,11 +369,15 @@ def workspace_status(workspace: Path) -> list[tuple[Exercise, str]]:
     for exercise in package_exercises(package):
         node = _nodes((package / exercise.path).read_text(encoding="utf-8"))[exercise.name]
         if is_stub(node):
-            state = "todo"
-        elif reference is not None and _same_body(node, reference / exercise.path, exercise.name):
-            state = "reference"
+            state = TODO
+        elif reference is None or not _same_body(node, reference / exercise.path, exercise.name):
+            state = WRITTEN
+        elif exercise.key in restored:
+            state = RESTORED
+        elif stubbed is not None and exercise.key in stubbed:
+            state = SAME
         else:
-            state = "written"
+            state = REFERENCE
         status.append((exercise, state))
     return status
 
@@ -321,7 +407,38 @@ def restore(
         chosen = [e.name for e in exercises if e.path == path]
         restored = restore_source(module.read_text(encoding="utf-8"), (reference / path).read_text(encoding="utf-8"), chosen)
         module.write_text(restored, encoding="utf-8")
+    record = read_record(workspace)
+    record["restored"] = [*record["restored"], *(e.key for e in exercises)]
+    _write_record(workspace, record)
     return exercises
+
+
+def find_exercise(exercises: list[Exercise], name: str) -> Exercise:
+    """The exercise called `name` (its qualified name, or `path:name` where names repeat)."""
+    matches = [e for e in exercises if name in (e.name, e.key)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValueError(f"exercise: {name} is in several modules; say which: {', '.join(e.key for e in matches)}")
+    close = difflib.get_close_matches(name, [e.name for e in exercises], n=3)
+    maybe = f"; did you mean {' or '.join(close)}?" if close else "; see `transformer exercises list`"
+    raise ValueError(f"exercise: no exercise named {name!r}{maybe}")
+
+
+def next_hint(workspace: Path, name: str) -> tuple[Exercise, int, str | None]:
+    """The next hint level of exercise `name` in `workspace`, remembered in its record.
+
+    Returns (exercise, level, text): the level (1-based) and text given now, or text None when
+    every level was given already (level is then the number of levels). The stub gives level 1,
+    so the first call gives level 2."""
+    exercise = find_exercise(package_exercises(_workspace_package(workspace)), name)
+    record = read_record(workspace)
+    seen = int(record["hints"].get(exercise.key, 1))
+    if seen >= len(exercise.levels):
+        return exercise, len(exercise.levels), None
+    record["hints"][exercise.key] = seen + 1
+    _write_record(workspace, record)
+    return exercise, seen + 1, exercise.levels[seen]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +446,7 @@ def restore(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `new | status | restore | list` subcommands (also used by `transformer exercises`)."""
+    """The `new | status | hint | restore | list` subcommands (also used by `transformer exercises`)."""
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("new", help="copy the package into DIR with exercise bodies left to write")
     p.add_argument("dir")
@@ -337,11 +454,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="start", metavar="CHAPTER", help="this chapter's exercises and every later one's")
     p = sub.add_parser("status", help="which exercises of workspace DIR are written and which are still to do")
     p.add_argument("dir")
+    p = sub.add_parser("hint", help="the next hint for exercise NAME of workspace DIR (one more level each time)")
+    p.add_argument("dir")
+    p.add_argument("name", help="the exercise, as status lists it, e.g. MultiHeadAttention.attend")
     p = sub.add_parser("restore", help="put reference bodies back into workspace DIR (overwrites yours)")
     p.add_argument("dir")
     p.add_argument("--chapter", action="append")
     p.add_argument("--name", action="append", help="one exercise by name, e.g. MultiHeadAttention.attend")
-    p = sub.add_parser("list", help="every exercise of the package, by chapter")
+    p = sub.add_parser("list", help="every exercise of the package, by chapter, with its task")
     p.add_argument("--chapter", action="append")
     parser.set_defaults(handler=run)
 
@@ -351,8 +471,26 @@ def _where(exercise: Exercise) -> str:
 
 
 def _print_table(rows: Iterable[tuple[Exercise, str]]) -> None:
+    width = max(len(state) for state in STATES)
     for exercise, label in rows:
-        print(f"{exercise.number:02d} {exercise.chapter:<14} {label:<10} {_where(exercise)}")
+        print(f"{exercise.number:02d} {exercise.chapter:<14} {label:<{width}} {_where(exercise)}")
+
+
+def _print_hint(workspace: str, name: str) -> None:
+    exercise, level, text = next_hint(Path(workspace), name)
+    total = len(exercise.levels)
+    if text is None:
+        only = "its stub's, the only one" if total == 1 else f"all {total}, the last being the full recipe"
+        print(f"{exercise.name}: no further hint; you have had {only}:")
+        print(textwrap.indent(textwrap.fill(exercise.hint, 92), "    "))
+        print(f"to compare with the package's own code: transformer exercises restore {workspace} "
+              f"--name {exercise.name} (replaces yours)")
+        return
+    last = " (the last: the full recipe)" if level == total else ""
+    print(f"{exercise.name}, hint {level} of {total}{last}:")
+    print(textwrap.indent(textwrap.fill(text, 92), "    "))
+    if level < total:
+        print(f"another: transformer exercises hint {workspace} {exercise.name}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -366,16 +504,21 @@ def run(args: argparse.Namespace) -> int:
         status = workspace_status(Path(args.dir))
         _print_table(status)
         states = [state for _, state in status]
-        print(f"{states.count('todo')} to do, {states.count('written')} written by you, "
-              f"{states.count('reference')} with the reference code")
+        print(f"{states.count(TODO)} to do, {states.count(WRITTEN) + states.count(SAME)} written by you "
+              f"({states.count(SAME)} the same as the reference), {states.count(RESTORED)} restored, "
+              f"{states.count(REFERENCE)} with the reference code (not left blank)")
+    elif args.action == "hint":
+        _print_hint(args.dir, args.name)
     elif args.action == "restore":
         restored = restore(Path(args.dir), args.chapter, args.name)
-        _print_table((e, "restored") for e in restored)
+        _print_table((e, RESTORED) for e in restored)
     else:
         exercises = _select(package_exercises(), args.chapter, None)
         for exercise in exercises:
-            print(f"{exercise.number:02d} {exercise.chapter:<14} {_where(exercise)}")
-            print(textwrap.indent(textwrap.fill(exercise.hint, 96), "     "))
+            levels = len(exercise.levels)
+            print(f"{exercise.number:02d} {exercise.chapter:<14} {_where(exercise)}  "
+                  f"[{levels} hint level{'s' if levels != 1 else ''}]")
+            print(textwrap.indent(textwrap.fill(exercise.task, 96), "     "))
     return 0
 
 

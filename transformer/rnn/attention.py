@@ -31,7 +31,9 @@ from transformer.checks import expect_mask, expect_sizes
 from transformer.masks import masked_softmax
 
 
-# exercise(rnn_attention): c = sum_j alpha_j h_j for each batch row (einsum or a batched product).
+# exercise(rnn_attention): the context vector c = sum_j alpha_j h_j: the mean of the memory under
+#   the attention weights, one per batch row (section "The equations").
+#   hint: c = sum_j alpha_j h_j for each batch row (einsum or a batched product).
 def weighted_context(
     weights: Float[Tensor, "batch src_seq"], memory: Float[Tensor, "batch src_seq d_memory"]
 ) -> Float[Tensor, "batch d_memory"]:
@@ -39,8 +41,12 @@ def weighted_context(
     return torch.einsum("bs,bsd->bd", weights, memory)
 
 
-# exercise(rnn_attention): Bahdanau: e_j = v^T tanh(W_a q + U_a h_j), given query_proj = W_a q
-#   (batch, d_attention) and keys = U_a h_j (batch, src_seq, d_attention).
+# exercise(rnn_attention): Bahdanau's additive score e_j = v^T tanh(W_a q + U_a h_j) for every
+#   source position j, from the projections already computed (section "The equations").
+#   hint: query_proj = W_a q is one vector per batch row and keys = U_a h_j one per source position:
+#     broadcast the query over the source axis, add, tanh, then the dot product with v.
+#   hint: Bahdanau: e_j = v^T tanh(W_a q + U_a h_j), given query_proj = W_a q (batch, d_attention)
+#     and keys = U_a h_j (batch, src_seq, d_attention).
 def additive_scores(
     query_proj: Float[Tensor, "batch d_attention"],
     keys: Float[Tensor, "batch src_seq d_attention"],
@@ -50,7 +56,9 @@ def additive_scores(
     return torch.tanh(query_proj[:, None, :] + keys) @ v
 
 
-# exercise(rnn_attention): Luong: e_j = q^T k_j for every source position j.
+# exercise(rnn_attention): Luong's multiplicative score of the query against each source position,
+#   one score per (batch row, position) (section "The equations").
+#   hint: Luong: e_j = q^T k_j for every source position j.
 def dot_scores(
     query: Float[Tensor, "batch d_memory"], keys: Float[Tensor, "batch src_seq d_memory"]
 ) -> Float[Tensor, "batch src_seq"]:

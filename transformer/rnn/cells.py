@@ -45,8 +45,10 @@ from transformer.checks import expect_dtype, expect_integer, expect_shape
 State = tuple[Tensor, ...]
 
 
-# exercise(recurrent): Elman's cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), given the
-#   two projections x_proj = W_ih x_t + b_ih and h_proj = W_hh h_{t-1} + b_hh.
+# exercise(recurrent): Elman's cell: the next state h_t from the two projections x_proj = W_ih x_t +
+#   b_ih and h_proj = W_hh h_{t-1} + b_hh (section "The RNN cell").
+#   hint: Elman's cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), given the two projections
+#     x_proj = W_ih x_t + b_ih and h_proj = W_hh h_{t-1} + b_hh.
 def rnn_step(
     x_proj: Float[Tensor, "*batch hidden"], h_proj: Float[Tensor, "*batch hidden"]
 ) -> Float[Tensor, "*batch hidden"]:
@@ -54,8 +56,12 @@ def rnn_step(
     return torch.tanh(x_proj + h_proj)
 
 
-# exercise(recurrent): split x_proj + h_proj into four blocks in PyTorch's order i, f, g, o;
-#   return (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)).
+# exercise(recurrent): the LSTM's input, forget and output gates and its candidate cell g from the
+#   fused pre-activations (the LSTM equations: i, f, g, o); return (i, f, g, o).
+#   hint: x_proj + h_proj holds four blocks of hidden_size side by side, in PyTorch's order i, f, g,
+#     o; the three gates lie in (0, 1), the candidate g in (-1, 1).
+#   hint: split x_proj + h_proj into four blocks in PyTorch's order i, f, g, o; return (sigmoid(i),
+#     sigmoid(f), tanh(g), sigmoid(o)).
 def lstm_gates(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"]
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -64,8 +70,12 @@ def lstm_gates(
     return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
 
 
-# exercise(recurrent): c_t = f * c_{t-1} + i * g (the additive cell path), h_t = o * tanh(c_t),
-#   with the gates from lstm_gates; return (h_t, c_t).
+# exercise(recurrent): one LSTM step: the next hidden state h_t and cell state c_t from the
+#   projections and c_{t-1} (the LSTM's c_t and h_t equations); return (h_t, c_t).
+#   hint: take the gates from lstm_gates; the cell state keeps part of c_{t-1} and adds part of the
+#     candidate, with no weight matrix on that path; h_t is the output gate times a squashed c_t.
+#   hint: c_t = f * c_{t-1} + i * g (the additive cell path), h_t = o * tanh(c_t), with the gates
+#     from lstm_gates; return (h_t, c_t).
 def lstm_step(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"], c: Float[Tensor, "*batch hidden"]
 ) -> tuple[Float[Tensor, "*batch hidden"], Float[Tensor, "*batch hidden"]]:
@@ -75,9 +85,14 @@ def lstm_step(
     return o * torch.tanh(c_next), c_next
 
 
-# exercise(recurrent): split x_proj and h_proj each into r, z, n blocks; r = sigmoid(x_r + h_r),
-#   z = sigmoid(x_z + h_z), n = tanh(x_n + r * h_n) (the reset gate after the hidden map, as
-#   PyTorch); return (r, z, n).
+# exercise(recurrent): the GRU's reset gate r, update gate z and candidate n from the two
+#   projections (the GRU equations, in PyTorch's variant); return (r, z, n).
+#   hint: each projection holds three blocks, r, z, n in that order; split x_proj and h_proj
+#     separately, since the reset gate multiplies only the hidden part of n; r and z are gates in
+#     (0, 1), n a candidate in (-1, 1).
+#   hint: split x_proj and h_proj each into r, z, n blocks; r = sigmoid(x_r + h_r), z = sigmoid(x_z
+#     + h_z), n = tanh(x_n + r * h_n) (the reset gate after the hidden map, as PyTorch); return (r,
+#     z, n).
 def gru_gates(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"]
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -90,7 +105,9 @@ def gru_gates(
     return r, z, n
 
 
-# exercise(recurrent): h_t = (1 - z) * n + z * h_{t-1}, with z and n from gru_gates.
+# exercise(recurrent): one GRU step: the next state h_t from the projections and h_{t-1} (the last
+#   GRU equation).
+#   hint: h_t = (1 - z) * n + z * h_{t-1}, with z and n from gru_gates.
 def gru_step(
     x_proj: Float[Tensor, "*batch gates"], h_proj: Float[Tensor, "*batch gates"], h: Float[Tensor, "*batch hidden"]
 ) -> Float[Tensor, "*batch hidden"]:

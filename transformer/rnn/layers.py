@@ -28,9 +28,15 @@ from transformer.checks import expect_dtype, expect_probability, expect_shape, e
 from transformer.rnn.cells import RecurrentCell, State, make_cell
 
 
-# exercise(recurrent): loop over time (back to front if reverse) calling cell.step(x_proj[:, t],
-#   state); where active[:, t] is False keep the old state (torch.where) and output zeros; return
-#   (outputs stacked along seq in the sequence's own order, the final state).
+# exercise(recurrent): run one cell along the time axis of a padded batch; return every step's
+#   output and the final state, a finished sequence's state held through its padding (section
+#   "Running a cell over a padded batch").
+#   hint: a Python loop over t with cell.step on the precomputed x_proj[:, t]; where a row is
+#     padding (active[:, t] False) it keeps its old state and outputs zeros; reverse runs from the
+#     last step to the first but returns the outputs in the sequence's own order.
+#   hint: loop over time (back to front if reverse) calling cell.step(x_proj[:, t], state); where
+#     active[:, t] is False keep the old state (torch.where) and output zeros; return (outputs
+#     stacked along seq in the sequence's own order, the final state).
 def run_cell(
     cell: RecurrentCell,
     x_proj: Float[Tensor, "batch seq gates"],

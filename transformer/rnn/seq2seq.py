@@ -154,11 +154,18 @@ class RecurrentSeq2Seq(Seq2Seq):
         self.dropout = nn.Dropout(dropout)
         self.generator = nn.Linear(hidden_size, tgt_vocab_size)
 
-    # exercise(seq2seq): start with self._check_ids("src", src, self.src_vocab_size); lengths = real
-    #   tokens per row (not self.src_pad_id); with self.reverse_source reverse each source
-    #   (reverse_padded) before self.encoder(self.dropout(self.src_embed(src)), lengths) and the memory
-    #   back after it; for a bidirectional encoder, concatenate each layer's two directions:
-    #   "batch (layers dirs) hidden -> batch layers (dirs hidden)". Return (memory, final state).
+    # exercise(seq2seq): encode the sources: the encoder's outputs at every position (the memory)
+    #   and its final state at each sequence's true length (sections "The model" and "Reversing the
+    #   source"); return (memory, final state).
+    #   hint: check the ids, count each row's real tokens, embed with dropout and run self.encoder
+    #     with those lengths; with reverse_source the encoder reads each source backwards (padding
+    #     left in place) and the memory comes back in source order; a bidirectional encoder's two
+    #     directions are joined per layer.
+    #   hint: start with self._check_ids("src", src, self.src_vocab_size); lengths = real tokens per
+    #     row (not self.src_pad_id); with self.reverse_source reverse each source (reverse_padded)
+    #     before self.encoder(self.dropout(self.src_embed(src)), lengths) and the memory back after
+    #     it; for a bidirectional encoder, concatenate each layer's two directions: "batch (layers
+    #     dirs) hidden -> batch layers (dirs hidden)". Return (memory, final state).
     def encode(self, src: Int[Tensor, "batch src_seq"]) -> tuple[Float[Tensor, "batch src_seq hidden"], State]:
         """Encoder outputs at every source position (in the source's own order, zero at padding)
         and the final state that starts the decoder, each tensor (batch, layers, hidden)."""

@@ -65,9 +65,14 @@ class Batch:
 
 
 
-# exercise(tokens): src = x + [EOS], tgt_in = [BOS] + y, tgt_out = y + [EOS], each list of rows
-#   right-padded with PAD by pad_rows; indices default to 0..n-1. Refuse an empty list ("at least one
-#   pair") and a pair holding PAD ("PAD id 0") with one-line ValueErrors.
+# exercise(tokens): pad (source ids, target ids) pairs into one Batch: src = x EOS, tgt_in = BOS y,
+#   tgt_out = y EOS (section "From pairs to tensors").
+#   hint: build three lists of rows, one row per pair, and right-pad each list to its own longest
+#     row with PAD (pad_rows does it); indices, when not given, number the pairs from 0. Two inputs
+#     are refused with a ValueError: no pairs at all, and a pair that holds PAD among its tokens.
+#   hint: src = x + [EOS], tgt_in = [BOS] + y, tgt_out = y + [EOS], each list of rows right-padded
+#     with PAD by pad_rows; indices default to 0..n-1. Refuse an empty list ("at least one pair")
+#     and a pair holding PAD ("PAD id 0") with one-line ValueErrors.
 def make_batch(pairs: Sequence[Pair], indices: Sequence[int] | None = None) -> Batch:
     """Pad `pairs` into one batch; `indices` (default 0..n-1) say where each pair came from."""
     if len(pairs) == 0:

@@ -96,8 +96,13 @@ class Vocabulary:
         ids = self._ids
         return [ids.get(token, UNK) for token in tokens]
 
-    # exercise(tokens): ids back to tokens: int() each id (ids may be a tensor), stop at the first
-    #   EOS, drop PAD and BOS, keep every other id as self.token(id) (UNK stays "<unk>").
+    # exercise(tokens): ids back to tokens, as a model's output is read: up to the end of the
+    #   sequence, without the specials that hold no word (section "Vocabularies and the four
+    #   specials").
+    #   hint: go through the ids in order: EOS ends the output (it is not kept), PAD and BOS are
+    #     skipped, every other id becomes its token, UNK included; the ids may come as a tensor.
+    #   hint: ids back to tokens: int() each id (ids may be a tensor), stop at the first EOS, drop
+    #     PAD and BOS, keep every other id as self.token(id) (UNK stays "<unk>").
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Tokens of `ids` up to the first EOS, without PAD and BOS. UNK stays `<unk>`."""
         tokens = []
