@@ -7,11 +7,16 @@ exactly as ours has; ours is built with `final_norm=True` because `nn.Transforme
 each stack with a LayerNorm. One training step = forward + cross-entropy + backward + Adam step,
 on batches of 64 sequences of length 32 with about 10% padding (random lengths).
 
-After warm-up steps, the two models' timed steps are interleaved (alternating which goes first),
-so a change in machine load hits both alike. The output is a Markdown block for BENCHMARKS.md.
+With `--bf16`, each model also trains a copy of itself under `torch.autocast(device,
+dtype=torch.bfloat16)` (the weights and Adam stay float32), so one run measures bfloat16 against
+our own float32 and against `nn.Transformer` under the same autocast.
+
+After warm-up steps, the models' timed steps are interleaved (rotating which goes first), so a
+change in machine load hits all alike. The output is a Markdown block for BENCHMARKS.md.
 
     python benchmarks/train_throughput.py --attention explicit --steps 30 --warmup 5
     python benchmarks/train_throughput.py --attention fused --threads 2
+    python benchmarks/train_throughput.py --bf16 --steps 20 --warmup 3
 """
 
 import argparse
@@ -82,15 +87,16 @@ def make_batches(count: int, batch: int, length: int, device: str, seed: int) ->
     return batches
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch, device: str) -> float:
-    """One forward + backward + Adam step; returns its wall time in seconds."""
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch, device: str, bf16: bool = False) -> float:
+    """One forward + backward + Adam step (under bfloat16 autocast if asked); returns its wall time in seconds."""
     src, tgt_in, tgt_out = batch
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     start = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
-    logits = model(src, tgt_in)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=PAD)
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+        logits = model(src, tgt_in)
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=PAD)
     loss.backward()
     optimizer.step()
     if device.startswith("cuda"):
@@ -118,16 +124,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--length", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bf16", action="store_true", help="also train each model under bfloat16 autocast")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     config = TransformerConfig(VOCAB, VOCAB, **SIZES, final_norm=True, attention=args.attention, max_len=max(512, args.length + 1))
-    ours = build_transformer(config).to(args.device).train()
-    theirs = TorchTransformer(VOCAB, SIZES["d_model"], SIZES["n_heads"], SIZES["d_ff"], SIZES["n_encoder_layers"],
-                              SIZES["dropout"], config.max_len).to(args.device).train()
-    models = {"ours": ours, "pytorch": theirs}
+
+    def build(kind: str) -> nn.Module:
+        torch.manual_seed(args.seed)
+        if kind == "ours":
+            return build_transformer(config).to(args.device).train()
+        return TorchTransformer(VOCAB, SIZES["d_model"], SIZES["n_heads"], SIZES["d_ff"], SIZES["n_encoder_layers"],
+                                SIZES["dropout"], config.max_len).to(args.device).train()
+
+    # name -> (model, under bfloat16 autocast?)
+    runs = {"ours": (build("ours"), False), "pytorch": (build("pytorch"), False)}
+    if args.bf16:
+        runs.update({"ours bf16": (build("ours"), True), "pytorch bf16": (build("pytorch"), True)})
+    models = {name: model for name, (model, _) in runs.items()}
     optimizers = {name: torch.optim.Adam(model.parameters(), lr=1e-4) for name, model in models.items()}
 
     batches = make_batches(8, args.batch, args.length, args.device, args.seed)
@@ -135,15 +151,17 @@ def main() -> None:
     padding = 1 - sum(int((b[1] != PAD).sum()) + int((b[0] != PAD).sum()) for b in batches) / (2 * len(batches) * args.batch * args.length)
 
     for step in range(args.warmup):
-        for name in models:
-            train_step(models[name], optimizers[name], batches[step % len(batches)], args.device)
+        for name, (model, bf16) in runs.items():
+            train_step(model, optimizers[name], batches[step % len(batches)], args.device, bf16)
     times = {name: [] for name in models}
     tokens = {name: 0 for name in models}
+    names = list(runs)
     for step in range(args.steps):
-        order = list(models) if step % 2 == 0 else list(reversed(models))
+        order = names[step % len(names):] + names[: step % len(names)]  # rotate which goes first
         index = step % len(batches)
         for name in order:
-            times[name].append(train_step(models[name], optimizers[name], batches[index], args.device))
+            model, bf16 = runs[name]
+            times[name].append(train_step(model, optimizers[name], batches[index], args.device, bf16))
             tokens[name] += target_tokens[index]
     # tokens per step over the median step time: robust to a step slowed by something else
     rate = {name: (tokens[name] / args.steps) / statistics.median(times[name]) for name in models}
@@ -160,15 +178,20 @@ def main() -> None:
     print(f"- data: batch {args.batch}, length {args.length}, {padding:.1%} padding; "
           f"{args.steps} timed steps per model (interleaved) after {args.warmup} warm-up; Adam")
     print()
-    print("| model | attention | parameters | median ms / step | target tokens / s |")
-    print("|---|---|---:|---:|---:|")
+    print("| model | attention | precision | parameters | median ms / step | target tokens / s |")
+    print("|---|---|---|---:|---:|---:|")
     labels = {"ours": ("ours (build_transformer)", args.attention), "pytorch": ("PyTorch nn.Transformer", "built-in")}
-    for name, model in models.items():
-        label, attention = labels[name]
+    for name, (model, bf16) in runs.items():
+        label, attention = labels[name.split()[0]]
         median_ms = 1000 * statistics.median(times[name])
-        print(f"| {label} | {attention} | {count_parameters(model):,} | {median_ms:.1f} | {rate[name]:,.0f} |")
+        precision = "bfloat16 autocast" if bf16 else "float32"
+        print(f"| {label} | {attention} | {precision} | {count_parameters(model):,} | {median_ms:.1f} | {rate[name]:,.0f} |")
     print()
-    print(f"ratio ours / PyTorch (tokens/s): {rate['ours'] / rate['pytorch']:.2f}")
+    print(f"ratio ours / PyTorch, float32 (tokens/s): {rate['ours'] / rate['pytorch']:.2f}")
+    if args.bf16:
+        print(f"ratio ours / PyTorch, both under bfloat16 autocast: {rate['ours bf16'] / rate['pytorch bf16']:.2f}")
+        print(f"ratio ours under bfloat16 autocast / ours in float32: {rate['ours bf16'] / rate['ours']:.2f}")
+        print(f"ratio PyTorch under bfloat16 autocast / PyTorch in float32: {rate['pytorch bf16'] / rate['pytorch']:.2f}")
 
 
 if __name__ == "__main__":
