@@ -27,7 +27,10 @@ def model_for(vocab: int, seed: int) -> BigramLanguageModel:
 
 def test_the_bigram_model_is_a_language_model_with_no_context_limit():
     model = BigramLanguageModel(7)
-    assert isinstance(model, LanguageModel) and model.max_len is None and model.vocab_size == 7 and model.pad_id == PAD
+    assert (isinstance(model, LanguageModel) and model.max_len is None and model.vocab_size == 7
+            and model.pad_id == PAD), (
+        f"expected a LanguageModel with max_len None, vocab_size 7, pad_id {PAD}; got {type(model).__name__} with "
+        f"max_len {model.max_len}, vocab_size {model.vocab_size}, pad_id {model.pad_id}")
 
 
 @given(seeds(), st.integers(1, 4), st.integers(1, 6))

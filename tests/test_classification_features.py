@@ -221,7 +221,10 @@ def test_config_round_trips_and_builds_the_model():
     assert config.ignore_ids == (0, 1), f"ignore_ids from a JSON list should become a tuple, got {config.ignore_ids!r}"
     assert BagOfWordsConfig.from_dict(config.to_dict()) == config, "to_dict / from_dict does not round-trip"
     model = build_bag_of_words(config)
-    assert (model.vocab_size, model.n_classes, model.features, model.ignore_ids) == (9, 4, "counts", (0, 1))
+    built = (model.vocab_size, model.n_classes, model.features, model.ignore_ids)
+    assert built == (9, 4, "counts", (0, 1)), (
+        f"the model built from the config has (vocab_size, n_classes, features, ignore_ids) {built}, "
+        "expected (9, 4, 'counts', (0, 1))")
     assert tuple(model.word_weights.shape) == (4, 9), f"word weights {tuple(model.word_weights.shape)}, expected (4, 9)"
 
 

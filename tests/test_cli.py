@@ -240,7 +240,8 @@ def test_not_a_run_folder_is_one_line(capsys, tmp_path):
 def test_a_run_of_another_shape_is_refused_by_translate(capsys, tmp_path):
     run = tmp_path / "sorted"
     assert main(["train", "--task", "sorted", "--model", "lstm", "--run-dir", str(run), "--epochs", "1", "--no-progress",
-                 "--task-option", "n_train=32", "--task-option", "n_valid=8", "--task-option", "n_test=8"]) == 0
+                 "--task-option", "n_train=32", "--task-option", "n_valid=8", "--task-option", "n_test=8"]) == 0, (
+        "training an LSTM classifier on sorted failed")
     assert_one_line_error(capsys, ["translate", str(run), "a b"], "holds a classification model")
     assert main(["classify", str(run), "a b c"]) == 0, "classify failed on a classification run"
 

@@ -22,9 +22,11 @@ def _summary(model, em, params=1000, long=None, bleu=None):
 def test_comparison_table_has_one_row_per_model_and_translation_columns():
     table = comparison_table([_summary("transformer", 1.0, long=0.4), _summary("lstm", 0.5, long=0.0)], "copy")
     lines = table.splitlines()
-    assert len(lines) == 4 and "| transformer | 1,000 | 12 | 3 | 1.000 | 0.500 | 0.400 |" in lines
-    assert "BLEU" not in table
-    assert "BLEU" in comparison_table([_summary("transformer", 0.1, bleu=30.0)], "multi30k")
+    assert len(lines) == 4 and "| transformer | 1,000 | 12 | 3 | 1.000 | 0.500 | 0.400 |" in lines, (
+        f"expected a header, a rule and one row per model (the transformer's with its long-split score):\n{table}")
+    assert "BLEU" not in table, f"a copy table has no BLEU column:\n{table}"
+    translation = comparison_table([_summary("transformer", 0.1, bleu=30.0)], "multi30k")
+    assert "BLEU" in translation, f"a translation table needs a BLEU column:\n{translation}"
 
 
 def test_by_length_plot_joins_the_test_and_longer_splits_per_model():
@@ -35,16 +37,19 @@ def test_by_length_plot_joins_the_test_and_longer_splits_per_model():
         run["test_long"] = {"exact_match": long, "exact_match_by_source_length": {"3": long, "4": long}}
     ax = plot_exact_match_by_length(runs, train_max_length=2).axes[0]
     lines = {line.get_label(): line for line in ax.lines}
-    assert list(lines["transformer"].get_xdata()) == [1, 2, 3, 4]
-    assert list(lines["gru"].get_ydata()) == [0.9, 0.9, 0.0, 0.0]
-    assert "longest in training" in lines
+    lengths = list(lines["transformer"].get_xdata())
+    assert lengths == [1, 2, 3, 4], f"the line should run over the test lengths 1, 2 then the longer 3, 4: {lengths}"
+    scores = list(lines["gru"].get_ydata())
+    assert scores == [0.9, 0.9, 0.0, 0.0], f"gru's exact match by length, test then longer split: {scores}"
+    assert "longest in training" in lines, f"no 'longest in training' line among {sorted(lines)}"
 
 
 def test_curves_plot_has_one_line_per_model_in_every_panel():
     runs = [dict(model=name, history=[{"epoch": 1, "valid_loss": 2.0}, {"epoch": 2, "valid_loss": 1.0}])
             for name in ("transformer", "lstm", "gru")]
     fig = plot_curves(runs, ("valid_loss",))
-    assert [line.get_label() for line in fig.axes[0].lines] == ["transformer", "lstm", "gru"]
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["transformer", "lstm", "gru"], f"expected one line per model in order, got {labels}"
 
 
 @pytest.mark.slow
@@ -57,13 +62,14 @@ def test_compare_matches_recurrent_size_to_the_transformer(tmp_path):
     ratio = by_model["gru"]["parameters"] / by_model["transformer"]["parameters"]
     assert 0.95 < ratio < 1.05, f"gru has {ratio:.3f}x the Transformer's parameters"
     for name in ("comparison.md", "curves.png", "accuracy_by_length.png", "summaries.json"):
-        assert (tmp_path / name).exists(), name
-    assert len(json.loads((tmp_path / "summaries.json").read_text())) == 2
+        assert (tmp_path / name).exists(), f"compare did not write {name}"
+    written = json.loads((tmp_path / "summaries.json").read_text())
+    assert len(written) == 2, f"summaries.json should hold the 2 models' summaries, holds {len(written)}"
 
 
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end(tmp_path):
     results = demo(tmp_path, progress=False, quick=True, log=lambda *a: None)
-    assert set(results) == {"copy", "numbers"}
+    assert set(results) == {"copy", "numbers"}, f"the quick demo runs copy and numbers, ran {sorted(results)}"
     for task in results:
-        assert (tmp_path / task / "comparison.md").exists()
+        assert (tmp_path / task / "comparison.md").exists(), f"the demo wrote no comparison.md for {task}"

@@ -225,7 +225,9 @@ def test_forward_algorithm_passes_gradcheck():
 def test_module_holds_zero_scores_and_calls_the_functions():
     """An untrained CRF starts as the independent softmax (zero transitions); its methods are the functions."""
     crf = LinearChainCRF(3).double()
-    assert crf.transitions.shape == (3, 3) and crf.start.shape == (3,) and crf.end.shape == (3,)
+    shapes = tuple(tuple(p.shape) for p in (crf.transitions, crf.start, crf.end))
+    assert shapes == ((3, 3), (3,), (3,)), (
+        f"transitions, start, end have shapes {shapes}, expected ((3, 3), (3,), (3,))")
     assert all((p == 0).all() for p in crf.parameters()), "a new CRF should hold zero scores"
     with torch.no_grad():
         for p in crf.parameters():
@@ -234,9 +236,12 @@ def test_module_holds_zero_scores_and_calls_the_functions():
     mask = torch.tensor([[True, True, True], [True, True, False]])
     tags = torch.tensor([[0, 2, 1], [1, 1, 0]])
     params = crf.transitions, crf.start, crf.end
-    torch.testing.assert_close(crf(emissions, tags, mask), crf_nll(emissions, tags, mask, *params))
-    torch.testing.assert_close(crf.score(emissions, tags, mask), sequence_score(emissions, tags, mask, *params))
-    torch.testing.assert_close(crf.log_partition(emissions, mask), log_partition(emissions, mask, *params))
+    torch.testing.assert_close(crf(emissions, tags, mask), crf_nll(emissions, tags, mask, *params),
+                               msg=lambda m: f"crf(...) differs from crf_nll with the module's scores: {m}")
+    torch.testing.assert_close(crf.score(emissions, tags, mask), sequence_score(emissions, tags, mask, *params),
+                               msg=lambda m: f"crf.score differs from sequence_score with the module's scores: {m}")
+    torch.testing.assert_close(crf.log_partition(emissions, mask), log_partition(emissions, mask, *params),
+                               msg=lambda m: f"crf.log_partition differs from log_partition with its scores: {m}")
     decoded, expected = crf.decode(emissions, mask), viterbi_decode(emissions, mask, *params)
     assert torch.equal(decoded[0], expected[0]), "decode differs from viterbi_decode"
     crf.nll(emissions, tags, mask).backward()

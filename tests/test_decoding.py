@@ -93,7 +93,7 @@ def test_beam_size_one_equals_greedy(seed):
     model, src = model_for(seed), sources(seed)
     greedy = [strip_special(row, EOS, PAD) for row in greedy_decode(model, src, BOS, EOS, 8).tolist()]
     beam = [strip_special(h[0].tokens, EOS, PAD) for h in beam_search(model, src, BOS, EOS, 8, beam_size=1)]
-    assert beam == greedy
+    assert beam == greedy, f"beam search with beam_size=1 should be greedy decoding: beam {beam}, greedy {greedy}"
 
 
 @settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
@@ -105,7 +105,9 @@ def test_beam_score_is_length_penalised_model_log_probability(seed, alpha):
         for h in hyps:
             recomputed = sequence_log_prob(model, src[b : b + 1], h.tokens, BOS)
             assert h.log_prob == pytest.approx(recomputed, abs=1e-5), f"source {b}, {h.tokens}"
-            assert h.score == pytest.approx(recomputed / length_penalty(len(h.tokens), alpha), abs=1e-5)
+            expected = recomputed / length_penalty(len(h.tokens), alpha)
+            assert h.score == pytest.approx(expected, abs=1e-5), (
+                f"source {b}, {h.tokens}: score {h.score} is not log P(Y|X) / lp(|Y|) = {expected} (alpha {alpha})")
 
 
 @settings(max_examples=5)  # each example decodes a batch step by step; five seeds suffice
@@ -114,7 +116,7 @@ def test_beam_hypotheses_are_sorted_and_end_at_eos_or_max_len(seed):
     model, src = model_for(seed), sources(seed)
     for hyps in beam_search(model, src, BOS, EOS, 5, beam_size=4, n_best=4):
         scores = [h.score for h in hyps]
-        assert scores == sorted(scores, reverse=True)
+        assert scores == sorted(scores, reverse=True), f"hypotheses are not sorted best first: scores {scores}"
         for h in hyps:
             assert (h.tokens[-1] == EOS and EOS not in h.tokens[:-1]) or len(h.tokens) == 5, h.tokens
 
@@ -125,7 +127,8 @@ def test_wider_beam_never_finds_a_worse_best_score_on_this_model():
     one = beam_search(model, src, BOS, EOS, 6, beam_size=1)
     four = beam_search(model, src, BOS, EOS, 6, beam_size=4)
     for a, b in zip(one, four):
-        assert b[0].score >= a[0].score - 1e-9
+        assert b[0].score >= a[0].score - 1e-9, (
+            f"beam 4's best score {b[0].score} is below greedy's {a[0].score} by {a[0].score - b[0].score:.3g}")
 
 
 def test_greedy_stops_at_eos_and_pads_after_it():
@@ -135,7 +138,8 @@ def test_greedy_stops_at_eos_and_pads_after_it():
         model.generator.bias.zero_()
         model.generator.bias[EOS] = 100.0  # EOS always wins
     ids = greedy_decode(model, sources(0), BOS, EOS, max_len=10)
-    assert ids.shape == (3, 1) and (ids == EOS).all()
+    assert ids.shape == (3, 1) and (ids == EOS).all(), (
+        f"every row emits EOS first, so decoding should end after one step of EOS: got {ids.tolist()}")
 
 
 def test_greedy_stops_at_max_len():
@@ -144,15 +148,17 @@ def test_greedy_stops_at_max_len():
         model.generator.bias.zero_()
         model.generator.bias[5] = 100.0  # never EOS
     ids = greedy_decode(model, sources(0), BOS, EOS, max_len=4)
-    assert ids.shape == (3, 4) and (ids == 5).all()
+    assert ids.shape == (3, 4) and (ids == 5).all(), (
+        f"without EOS, greedy should stop at max_len 4 with token 5 everywhere: got {ids.tolist()}")
     hyps = beam_search(model, sources(0), BOS, EOS, max_len=4, beam_size=2)
-    assert all(len(h[0].tokens) == 4 for h in hyps)
+    lengths = [len(h[0].tokens) for h in hyps]
+    assert all(length == 4 for length in lengths), f"without EOS, beam search should stop at max_len 4: {lengths}"
 
 
 def test_translate_ids_strips_specials():
     model = model_for(1)
     out = translate_ids(model, sources(1), BOS, EOS, 6, beam_size=2)
-    assert all(EOS not in row and PAD not in row for row in out)
+    assert all(EOS not in row and PAD not in row for row in out), f"EOS or PAD left in the translations: {out}"
 
 
 @given(st.integers(0, 1000))
@@ -166,7 +172,8 @@ def test_decoders_never_emit_pad_or_bos_even_when_the_model_prefers_them(seed):
     greedy = greedy_decode(model, sources(seed), BOS, EOS, 6)
     assert not (greedy == BOS).any() and not (greedy[:, 0] == PAD).any(), greedy.tolist()
     for hyps in beam_search(model, sources(seed), BOS, EOS, 6, beam_size=3, n_best=3):
-        assert all(PAD not in h.tokens and BOS not in h.tokens for h in hyps)
+        assert all(PAD not in h.tokens and BOS not in h.tokens for h in hyps), (
+            f"beam search emitted PAD or BOS: {[h.tokens for h in hyps]}")
 
 
 def test_bad_arguments_are_named(runtime_checks):
@@ -193,7 +200,8 @@ def test_rows_that_end_early_get_only_padding_after_their_eos():
     reference = [strip_special(r, EOS, PAD) for r in ids.tolist()]
     for b in range(src.shape[0]):  # each row decoded alone gives the same tokens
         alone = greedy_decode(model, src[b : b + 1], BOS, EOS, max_len=8)
-        assert strip_special(alone[0].tolist(), EOS, PAD) == reference[b]
+        tokens = strip_special(alone[0].tolist(), EOS, PAD)
+        assert tokens == reference[b], f"row {b} decoded alone gives {tokens}, in the batch {reference[b]}"
 
 
 def _eos_friendly_model(seed):

@@ -47,7 +47,9 @@ def test_first_token_pooling_reads_a_prepended_cls_token():
     model = classifier("first")
     maps = model.attention_maps(torch.tensor([[4, 5, 6]]))
     assert maps[0].shape == (1, 2, 4, 4), f"expected [CLS] + 3 tokens, got weights of shape {tuple(maps[0].shape)}"
-    assert isinstance(model, SequenceClassifier) and model.sentence_vector(torch.tensor([[4]])).shape == (1, 16)
+    assert isinstance(model, SequenceClassifier), f"expected a SequenceClassifier, got {type(model).__name__}"
+    vector = model.sentence_vector(torch.tensor([[4]]))
+    assert vector.shape == (1, 16), f"a sentence vector has shape {tuple(vector.shape)}, expected (1, 16)"
 
 
 @pytest.mark.tagging

@@ -162,7 +162,8 @@ def test_generator_weight_is_tied_to_target_embedding():
 def test_untied_generator_has_its_own_weight():
     """With tie_embeddings=False, training the generator leaves the embedding table alone."""
     model = build_transformer(TransformerConfig.tiny(SRC_VOCAB, TGT_VOCAB, tie_embeddings=False))
-    assert model.generator.weight is not model.tgt_embed.table.weight
+    assert model.generator.weight is not model.tgt_embed.table.weight, (
+        "tie_embeddings=False: the generator's weight is the target embedding table itself")
     assert model.generator.weight.data_ptr() != model.tgt_embed.table.weight.data_ptr(), "they must not share storage"
 
 
@@ -207,7 +208,8 @@ def test_config_rejects_invalid_values_with_a_clear_message(overrides, message, 
 def test_config_round_trips_through_a_dict_and_rejects_unknown_fields():
     """Checkpoints store the config as a dict; a typo in a field name is an error, not silently ignored."""
     config = TransformerConfig.tiny(SRC_VOCAB, TGT_VOCAB, norm_first=True)
-    assert TransformerConfig.from_dict(config.to_dict()) == config
+    again = TransformerConfig.from_dict(config.to_dict())
+    assert again == config, f"to_dict / from_dict does not round-trip: {config} came back as {again}"
     with pytest.raises(ValueError, match=r"unknown field\(s\) n_head; expected some of attention, d_ff"):
         TransformerConfig.from_dict({**config.to_dict(), "n_head": 4})
 
@@ -217,7 +219,9 @@ def test_base_preset_has_the_papers_sizes():
     config = TransformerConfig.base(100, 100)
     paper = dict(d_model=512, n_heads=8, d_ff=2048, n_encoder_layers=6, n_decoder_layers=6, dropout=0.1,
                  norm_first=False, tie_embeddings=True, positional="sinusoidal")
-    assert {name: getattr(config, name) for name in paper} == paper
+    ours = {name: getattr(config, name) for name in paper}
+    differ = {name: (ours[name], paper[name]) for name in paper if ours[name] != paper[name]}
+    assert ours == paper, f"base() differs from Table 3's base model in (ours, paper's): {differ}"
 
 
 @pytest.mark.parametrize("preset", ["tiny", "small"])
@@ -248,7 +252,8 @@ def test_fused_attention_model_equals_explicit():
 def test_learned_positions_build_and_train():
     """positional='learned' puts a trainable (max_len, d_model) table on each side."""
     model = small_model(positional="learned")
-    assert model.src_position.table.weight.shape == (32, 8)
+    shape = tuple(model.src_position.table.weight.shape)
+    assert shape == (32, 8), f"the learned position table has shape {shape}, expected (max_len, d_model) = (32, 8)"
     model(torch.tensor([[3, 4]]), torch.tensor([[1, 2, 3]])).sum().backward()
     assert model.tgt_position.table.weight.grad[:3].abs().sum() > 0, "used target positions must get a gradient"
 
@@ -257,8 +262,10 @@ def test_attention_maps_have_one_entry_per_layer():
     """For plots: encoder self-attention (batch, heads, src, src) and cross-attention (batch, heads, tgt, src)."""
     model = small_model()
     maps = model.attention_maps(torch.tensor([[3, 4, 5, 0]]), torch.tensor([[1, 2]]))
-    assert [tuple(w.shape) for w in maps["encoder"]] == [(1, 2, 4, 4)] * 2
-    assert [tuple(w.shape) for w in maps["cross"]] == [(1, 2, 2, 4)] * 2
+    encoder = [tuple(w.shape) for w in maps["encoder"]]
+    assert encoder == [(1, 2, 4, 4)] * 2, f"expected 2 layers of (batch, heads, src, src) = (1, 2, 4, 4): {encoder}"
+    cross = [tuple(w.shape) for w in maps["cross"]]
+    assert cross == [(1, 2, 2, 4)] * 2, f"expected 2 layers of (batch, heads, tgt, src) = (1, 2, 2, 4), got {cross}"
 
 
 # ---------------------------------------------------------------- dtype and errors

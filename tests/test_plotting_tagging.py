@@ -50,7 +50,7 @@ def test_tagged_sentence_puts_each_tag_under_its_word_and_marks_the_wrong_ones()
     red = [text for text, colour in boxed_texts(fig) if colour == WRONG_COLOUR]
     assert red == ["ADJ", "NOUN"], f"expected the wrong tags ADJ, NOUN in red, got {red}"
     assert "gold NOUN" in texts and "gold VERB" in texts, "the gold tags of the wrong words are not shown"
-    assert "2 of 6 tags wrong" in ax.get_title()
+    assert "2 of 6 tags wrong" in ax.get_title(), f"the title {ax.get_title()!r} should say '2 of 6 tags wrong'"
     for word, tag in zip((t for t in ax.texts if t.get_text() in WORDS), (t for t in ax.texts if t.get_bbox_patch())):
         assert word.get_position()[0] == tag.get_position()[0] and word.get_position()[1] > tag.get_position()[1], (
             f"tag {tag.get_text()!r} is not right under {word.get_text()!r}")
@@ -68,8 +68,13 @@ def test_confusion_rows_are_gold_tags_columns_predicted_and_colour_is_the_row_sh
     matrix = [[5, 3], [0, 2]]  # NOUN: 5 right, 3 tagged VERB; VERB: 2 right
     fig = plot_tag_confusion(matrix, ["NOUN", "VERB"])
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["NOUN", "VERB"] and ax.get_ylabel() == "gold tag"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["NOUN", "VERB"] and ax.get_xlabel() == "predicted tag"
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows == ["NOUN", "VERB"] and ax.get_ylabel() == "gold tag", (
+        f"rows should be the gold tags ['NOUN', 'VERB'] labelled 'gold tag', got {rows} labelled {ax.get_ylabel()!r}")
+    columns = [t.get_text() for t in ax.get_xticklabels()]
+    assert columns == ["NOUN", "VERB"] and ax.get_xlabel() == "predicted tag", (
+        f"columns should be the predicted tags ['NOUN', 'VERB'] labelled 'predicted tag', "
+        f"got {columns} labelled {ax.get_xlabel()!r}")
     shares = ax.images[0].get_array()
     assert shares[0, 1] == pytest.approx(3 / 8) and shares[1, 1] == pytest.approx(1.0), f"row shares are {shares}"
     cells = {(t.get_position()[1], t.get_position()[0]): t.get_text() for t in ax.texts}
@@ -80,8 +85,10 @@ def test_transition_heatmap_has_tag_names_and_optional_start_row_and_end_column(
     transitions = torch.tensor([[1.0, -2.0], [0.5, 0.0]])
     fig = plot_transitions(transitions, ["DET", "NOUN"], start=torch.tensor([3.0, -1.0]), end=torch.tensor([-0.5, 2.0]))
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["START", "DET", "NOUN"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["DET", "NOUN", "END"]
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows == ["START", "DET", "NOUN"], f"rows (from tag) should be START then the tags, got {rows}"
+    columns = [t.get_text() for t in ax.get_xticklabels()]
+    assert columns == ["DET", "NOUN", "END"], f"columns (to tag) should be the tags then END, got {columns}"
     table = ax.images[0].get_array()
     assert table[1, 1] == -2.0 and table[0, 0] == 3.0 and table[2, 2] == 2.0, f"cells are not [from, to]: {table}"
     assert table.mask[0, 2], "START -> END is no transition and should be blank"
@@ -106,7 +113,9 @@ def test_viterbi_lattice_draws_every_back_pointer_and_highlights_the_decoded_pat
     nodes = boxed_texts(fig)
     assert len(nodes) == 4 * 3, f"expected 12 nodes, got {len(nodes)}"
     highlighted = [t for t in ax.texts if t.get_bbox_patch() and to_hex(t.get_bbox_patch().get_facecolor()) == RIGHT_COLOUR]
-    assert [(round(t.get_position()[0]), round(t.get_position()[1])) for t in highlighted] == list(enumerate(path[0].tolist()))
+    cells = [(round(t.get_position()[0]), round(t.get_position()[1])) for t in highlighted]
+    assert cells == list(enumerate(path[0].tolist())), (
+        f"highlighted nodes (position, tag) {cells}, expected the decoded path {list(enumerate(path[0].tolist()))}")
     assert sum("+ end" in t.get_text() for t in ax.texts) == 3, "the end scores of the last position are not shown"
 
 
@@ -115,9 +124,13 @@ def test_seen_unseen_bars_are_grouped_per_model_with_their_values():
     ax = fig.axes[0]
     heights = [round(p.get_height(), 6) for p in ax.patches]
     assert heights == [92.0, 96.0, 31.0, 85.0], f"bars (seen for each model, then unseen): {heights}"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "BiLSTM + chars"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["seen words (22,802)", "unseen words (2,292)"]
-    assert ax.get_ylabel() and ax.get_title()
+    groups = [t.get_text() for t in ax.get_xticklabels()]
+    assert groups == ["baseline", "BiLSTM + chars"], f"one group of bars per model in order expected, got {groups}"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["seen words (22,802)", "unseen words (2,292)"], (
+        f"the legend should name seen and unseen words with their counts, got {legend}")
+    assert ax.get_ylabel() and ax.get_title(), (
+        f"the plot needs a y label and a title, got {ax.get_ylabel()!r} and {ax.get_title()!r}")
 
 
 def test_mismatched_input_is_refused_in_one_line(runtime_checks):

@@ -101,7 +101,8 @@ def test_source_reversal_equals_feeding_the_reversed_source(variant, data):
     reversing.load_state_dict(plain.state_dict())
     lengths = (src != 0).sum(dim=1)
     by_hand = reverse_padded(src, lengths)
-    torch.testing.assert_close(reversing(src, tgt_in), plain(by_hand, tgt_in))
+    torch.testing.assert_close(reversing(src, tgt_in), plain(by_hand, tgt_in),
+                               msg=lambda m: f"{variant}: reverse_source is not the source reversed by hand. {m}")
     if variant[1] != "none":
         weights = rearrange(plain.attention_weights(by_hand, tgt_in), "batch tgt src -> batch src tgt")
         expected = rearrange(reverse_padded(weights, lengths), "batch src tgt -> batch tgt src")
@@ -120,7 +121,8 @@ def test_decoder_state_is_batch_first_so_beam_search_can_reorder_it(config, data
     order = torch.tensor([2, 0, 0, 1])
     logits, _ = model.decode_step(tgt_in[:, 0], state)
     reordered_logits, _ = model.decode_step(tgt_in[order, 0], reorder_state(state, order))
-    torch.testing.assert_close(reordered_logits, logits[order])
+    torch.testing.assert_close(reordered_logits, logits[order],
+                               msg=lambda m: f"reorder_state({order.tolist()}) does not reorder the next logits. {m}")
 
 
 @given(data=batches())
@@ -133,7 +135,9 @@ def test_decoder_starts_from_the_encoder_final_state(data):
     model = model_for(config)
     memory, _ = model.encode(src)
     hidden = model.start_decoding(src)["hidden"]
-    assert hidden.shape == (src.shape[0], 2, 8)
+    assert hidden.shape == (src.shape[0], 2, 8), (
+        f"the decoder's start state has shape {tuple(hidden.shape)}, expected (batch, layers, hidden) = "
+        f"{(src.shape[0], 2, 8)}")
     last = (src != 0).sum(dim=1) - 1
     torch.testing.assert_close(hidden[:, -1, :4], memory[torch.arange(src.shape[0]), last, :4],
                                msg=lambda m: f"top layer, forward half: not the state at the true length. {m}")
@@ -143,8 +147,9 @@ def test_decoder_starts_from_the_encoder_final_state(data):
 
 def test_model_implements_the_shared_interface():
     model = build_recurrent(RecurrentConfig.tiny(SRC_VOCAB, TGT_VOCAB))
-    assert isinstance(model, Seq2Seq)
-    assert (model.src_pad_id, model.tgt_pad_id) == (0, 0)
+    assert isinstance(model, Seq2Seq), f"a recurrent model should be a Seq2Seq, got {type(model).__name__}"
+    pads = (model.src_pad_id, model.tgt_pad_id)
+    assert pads == (0, 0), f"(src_pad_id, tgt_pad_id) is {pads}, expected PAD = 0 on both sides"
 
 
 @pytest.mark.parametrize("cell, attention", VARIANTS)
@@ -182,19 +187,27 @@ def test_matched_hidden_size_is_the_closest_to_the_target_count():
 
 def test_matched_hidden_size_stays_even_for_a_bidirectional_encoder():
     config = RecurrentConfig.tiny(50, 50, cell="gru", bidirectional_encoder=True, attention="bahdanau")
-    assert match_hidden_size(config, 77_777).hidden_size % 2 == 0
+    hidden = match_hidden_size(config, 77_777).hidden_size
+    assert hidden % 2 == 0, f"a bidirectional encoder splits hidden_size in two halves, got an odd {hidden}"
 
 
 def test_presets_are_the_papers_sizes():
     """Sutskever: 4x1000 LSTM, reversed source; Bahdanau: bidirectional GRU, 1000 units; Luong: 4x1000, general."""
     sutskever = RecurrentConfig.sutskever(160_000, 80_000)
-    assert (sutskever.cell, sutskever.n_layers, sutskever.hidden_size, sutskever.reverse_source) == ("lstm", 4, 1000, True)
+    ours = (sutskever.cell, sutskever.n_layers, sutskever.hidden_size, sutskever.reverse_source)
+    assert ours == ("lstm", 4, 1000, True), (
+        f"sutskever (cell, n_layers, hidden_size, reverse_source) is {ours}, expected ('lstm', 4, 1000, True)")
     bahdanau = RecurrentConfig.bahdanau(30_000, 30_000)
-    assert (bahdanau.attention, bahdanau.bidirectional_encoder, bahdanau.embedding_size) == ("bahdanau", True, 620)
+    ours = (bahdanau.attention, bahdanau.bidirectional_encoder, bahdanau.embedding_size)
+    assert ours == ("bahdanau", True, 620), (
+        f"bahdanau (attention, bidirectional_encoder, embedding_size) is {ours}, expected ('bahdanau', True, 620)")
     luong = RecurrentConfig.luong(50_000, 50_000)
-    assert (luong.attention, luong.score, luong.n_layers, luong.dropout) == ("luong", "general", 4, 0.2)
+    ours = (luong.attention, luong.score, luong.n_layers, luong.dropout)
+    assert ours == ("luong", "general", 4, 0.2), (
+        f"luong (attention, score, n_layers, dropout) is {ours}, expected ('luong', 'general', 4, 0.2)")
     # Sutskever et al. report 384M parameters; our count has two biases per gate and no softmax tricks
-    assert 370e6 < count_recurrent_parameters(sutskever) < 400e6
+    count = count_recurrent_parameters(sutskever)
+    assert 370e6 < count < 400e6, f"sutskever() has {count / 1e6:.1f}M parameters, expected 370M-400M (paper: 384M)"
 
 
 @pytest.mark.parametrize(
@@ -218,7 +231,8 @@ def test_config_refuses_bad_values_with_one_clear_line(overrides, message, runti
 
 def test_config_round_trips_through_a_dict_and_refuses_unknown_fields():
     config = RecurrentConfig.tiny(SRC_VOCAB, TGT_VOCAB, attention="bahdanau")
-    assert RecurrentConfig.from_dict(config.to_dict()) == config
+    again = RecurrentConfig.from_dict(config.to_dict())
+    assert again == config, f"to_dict / from_dict does not round-trip: {config} came back as {again}"
     with pytest.raises(ValueError, match=r"unknown field\(s\) hidden; expected some of attention"):
         RecurrentConfig.from_dict({**config.to_dict(), "hidden": 3})
 

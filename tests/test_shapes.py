@@ -89,15 +89,18 @@ def test_each_shape_is_used_by_its_own_command(tmp_path, capsys):
     assert main(["tag", str(runs["running-max"]), "a c b"]) == 0, "tag failed"
     pairs = capsys.readouterr().out.split()
     assert [pair.split("/")[0] for pair in pairs] == ["a", "c", "b"] and all("/" in pair for pair in pairs), pairs
-    assert main(["generate", str(runs["grammar"]), "--prompt", "the cat", "--tokens", "5", "--seed", "1"]) == 0
+    generate = ["generate", str(runs["grammar"]), "--prompt", "the cat", "--tokens", "5", "--seed", "1"]
+    assert main(generate) == 0, "generate failed"
     first = capsys.readouterr().out
-    assert main(["generate", str(runs["grammar"]), "--prompt", "the cat", "--tokens", "5", "--seed", "1"]) == 0
+    assert main(generate) == 0, "generate failed the second time with the same seed"
     assert capsys.readouterr().out == first and first.startswith("the cat"), f"same seed, other text: {first!r}"
-    assert main(["evaluate", str(runs["grammar"])]) == 0 and "bits/token" in capsys.readouterr().out
+    code, out = main(["evaluate", str(runs["grammar"])]), capsys.readouterr().out
+    assert code == 0 and "bits/token" in out, f"evaluate should exit 0 and report bits/token, got {code}: {out!r}"
 
 
 def test_a_model_that_cannot_serve_the_tasks_shape_is_refused_naming_its_shapes(capsys, tmp_path):
-    assert main(["train", "--task", "grammar", "--model", "lstm-bahdanau", "--run-dir", str(tmp_path / "r")]) == 2
+    code = main(["train", "--task", "grammar", "--model", "lstm-bahdanau", "--run-dir", str(tmp_path / "r")])
+    assert code == 2, f"a seq2seq model on a language-model task should exit with 2 (usage error), got {code}"
     err = capsys.readouterr().err.strip()
     assert err == ("error: model 'lstm-bahdanau' serves seq2seq, but task 'grammar' is language_model: it takes one "
                    "of transformer, rnn, lstm, gru"), err

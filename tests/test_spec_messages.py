@@ -20,20 +20,6 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 
-# Files left out for now, and only these: the integrator is rewriting them (issue 15), and empties
-# this set once they carry their messages. Every other tests/test_*.py, present or future, is checked.
-NOT_YET_CHECKED = {
-    "test_cli.py",
-    "test_compare.py",
-    "test_decoder.py",
-    "test_decoding.py",
-    "test_layout.py",
-    "test_model.py",
-    "test_rnn_seq2seq.py",
-    "test_train.py",
-}
-
-
 def _message_parameter(tree: ast.Module) -> tuple[int, str] | None:
     """(position, name) of the message argument of a module-level `def assert_close` helper, if
     it has one: its third parameter, required (no default)."""
@@ -74,7 +60,7 @@ def missing_messages(source: str, filename: str = "<test>") -> list[str]:
 
 
 def checked_files() -> list[Path]:
-    return sorted(p for p in TESTS.glob("test_*.py") if p.name not in NOT_YET_CHECKED)
+    return sorted(TESTS.glob("test_*.py"))
 
 
 @pytest.mark.parametrize("path", checked_files(), ids=lambda p: p.name)
@@ -84,12 +70,6 @@ def test_every_assertion_says_which_property_broke(path):
     assert not problems, (
         f"{len(problems)} assertions without a message (say which property broke and by how much):\n"
         + "\n".join(problems))
-
-
-def test_the_files_left_out_exist():
-    """The set names real files only, so emptying it as they are fixed leaves no stale entry."""
-    stale = sorted(name for name in NOT_YET_CHECKED if not (TESTS / name).is_file())
-    assert not stale, f"NOT_YET_CHECKED names files that do not exist: {stale}"
 
 
 SAMPLE = '''

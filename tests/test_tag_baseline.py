@@ -89,14 +89,17 @@ def test_ties_go_to_the_tag_more_frequent_overall_then_to_the_first_by_name():
 def test_unknown_words_fall_back_to_the_most_frequent_tag_without_open_classes():
     """A tag set with none of the open classes (here: XPOS-like tags) still tags unseen words."""
     words, tags = [["the", "dog", "the"]], [["DT", "NN", "DT"]]
-    assert MostFrequentTagBaseline().fit(words, tags).predict([["cat"]]) == [["DT"]]
+    predicted = MostFrequentTagBaseline().fit(words, tags).predict([["cat"]])
+    assert predicted == [["DT"]], f"no open class among the tags: the unseen word should get DT, got {predicted}"
     chosen = MostFrequentTagBaseline(open_classes=("NN", "VB")).fit(words, tags)
     assert chosen.predict([["cat"]]) == [["NN"]], "open_classes given: the unseen word should get NN"
 
 
 def test_words_are_matched_exactly_case_included():
     baseline = MostFrequentTagBaseline().fit([["May", "may"]], [["PROPN", "AUX"]])
-    assert baseline.predict([["May", "may", "MAY"]]) == [["PROPN", "AUX", "PROPN"]]
+    predicted = baseline.predict([["May", "may", "MAY"]])
+    assert predicted == [["PROPN", "AUX", "PROPN"]], (
+        f"May and may are two words, MAY an unseen one (most frequent tag PROPN): got {predicted}")
 
 
 def test_bad_input_is_refused_in_one_line():

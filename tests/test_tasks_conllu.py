@@ -51,13 +51,15 @@ def write(path, text: str, encoding: str = "utf-8"):
 
 def test_words_and_upos_tags_with_ranges_and_empty_nodes_skipped(tmp_path):
     """The words are the integer IDs only: 'don't' (2-3) and the restored 'likes' (3.1) are not words."""
-    assert read_conllu(write(tmp_path / "a.conllu", SAMPLE)) == UPOS
+    sentences = read_conllu(write(tmp_path / "a.conllu", SAMPLE))
+    assert sentences == UPOS, f"expected the integer-ID words and UPOS tags {UPOS}, got {sentences}"
 
 
 def test_xpos_column_gives_the_treebank_tags(tmp_path):
     sentences = read_conllu(write(tmp_path / "a.conllu", SAMPLE), tag_column="xpos")
     assert [words for words, _ in sentences] == [words for words, _ in UPOS], "the words depend on the tag column"
-    assert [tags for _, tags in sentences] == XPOS
+    tags = [tags for _, tags in sentences]
+    assert tags == XPOS, f"tag_column='xpos' should give the XPOS column {XPOS}, got {tags}"
 
 
 def test_a_folder_reads_every_conllu_file_in_sorted_order(tmp_path):
@@ -65,16 +67,20 @@ def test_a_folder_reads_every_conllu_file_in_sorted_order(tmp_path):
     write(tmp_path / "c.conllu", GOOD + "\n\n")
     write(tmp_path / "b.conllu", SAMPLE)
     write(tmp_path / "notes.txt", "not CoNLL-U")
-    assert read_conllu(tmp_path) == UPOS + [(["Hi"], ["INTJ"])]
+    sentences = read_conllu(tmp_path)
+    assert sentences == UPOS + [(["Hi"], ["INTJ"])], (
+        f"expected b.conllu's sentences then c.conllu's (notes.txt left out), got {sentences}")
 
 
 def test_windows_line_endings_a_byte_order_mark_and_no_final_blank_line_read_the_same(tmp_path):
     text = "\ufeff" + SAMPLE.rstrip("\n").replace("\n", "\r\n")
-    assert read_conllu(write(tmp_path / "a.conllu", text)) == UPOS
+    sentences = read_conllu(write(tmp_path / "a.conllu", text))
+    assert sentences == UPOS, f"CRLF, a BOM and no final blank line changed what is read: got {sentences}"
 
 
 def test_a_comment_only_block_is_not_a_sentence(tmp_path):
-    assert read_conllu(write(tmp_path / "a.conllu", "# newdoc id = x\n\n" + GOOD + "\n")) == [(["Hi"], ["INTJ"])]
+    sentences = read_conllu(write(tmp_path / "a.conllu", "# newdoc id = x\n\n" + GOOD + "\n"))
+    assert sentences == [(["Hi"], ["INTJ"])], f"a block of comments only became a sentence: {sentences}"
 
 
 @pytest.mark.parametrize("line, problem", [
@@ -97,7 +103,8 @@ def test_a_malformed_line_names_the_file_the_line_and_the_problem(tmp_path, line
 
 def test_a_missing_xpos_tag_is_refused_only_when_xpos_is_asked_for(tmp_path):
     path = write(tmp_path / "a.conllu", row("1", "Hi", "hi", "INTJ", "_", "_", "0", "root", "0:root", "_") + "\n")
-    assert read_conllu(path) == [(["Hi"], ["INTJ"])]
+    sentences = read_conllu(path)
+    assert sentences == [(["Hi"], ["INTJ"])], f"a missing XPOS tag should not matter for UPOS, got {sentences}"
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: line 1: word 'Hi' has no XPOS tag"):
         read_conllu(path, tag_column="xpos")
 

@@ -54,7 +54,8 @@ def test_the_split_is_written_into_the_run_folder(tmp_path):
     run = tmp_path / "run"
     assert main(["train", "--task", "tweets", "--model", "bow", "--run-dir", str(run), "--epochs", "1",
                  "--no-progress", "--task-option", f"path={path}", "--task-option", "min_freq=1",
-                 "--task-option", "valid_fraction=0.2", "--task-option", "test_fraction=0.2"]) == 0
+                 "--task-option", "valid_fraction=0.2", "--task-option", "test_fraction=0.2"]) == 0, (
+        "training a bag of words on a local CSV failed")
     split = json.loads((run / "split.json").read_text())
     again = load_task("tweets", path=str(path), min_freq=1, valid_fraction=0.2, test_fraction=0.2)
     assert split == again.options["split_rows"], "the same seed must give the split the run folder records"
@@ -85,7 +86,8 @@ def test_label_text_lines_are_read_as_sst2_is_and_a_bad_line_is_named(tmp_path):
         (folder / name).write_text("1 a good film\n0 a bad film\n1 good , very good\n", encoding="utf-8")
     data = load_task("sst2", path=str(folder))
     assert data.labels.names == ["negative", "positive"] and len(data.train) == 3, data
-    assert data.source.tokenizer.tokenize("good , very good") == ["good", ",", "very", "good"]
+    tokens = data.source.tokenizer.tokenize("good , very good")
+    assert tokens == ["good", ",", "very", "good"], f"SST-2 text is split on spaces, got {tokens}"
     (folder / "stsa.binary.dev").write_text("\ufeff1 fine\nno_label_here\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"stsa.binary.dev: line 2: expected 'label text'"):
         load_task("sst2", path=str(folder))
@@ -93,8 +95,9 @@ def test_label_text_lines_are_read_as_sst2_is_and_a_bad_line_is_named(tmp_path):
 
 @pytest.mark.classification
 def test_clean_text_keeps_words_hashtags_and_marks_and_names_links_and_users():
-    assert clean_text("Forest FIRE near La Ronge http://t.co/x @CBC!! #wildfire") == (
-        "forest fire near la ronge http @user !! #wildfire")
+    cleaned = clean_text("Forest FIRE near La Ronge http://t.co/x @CBC!! #wildfire")
+    assert cleaned == "forest fire near la ronge http @user !! #wildfire", (
+        f"expected lower case, links as 'http', users as '@user', '!!' and '#wildfire' kept; got {cleaned!r}")
 
 
 @pytest.mark.classification
@@ -136,10 +139,13 @@ def test_ud_pos_reads_a_conllu_folder_skipping_ranges_and_empty_nodes(tmp_path):
         (tmp_path / name).write_text(CONLLU, encoding="utf-8")
     data = load_task("ud-pos", path=str(tmp_path), min_freq=1)
     assert data.words["train"] == [["The", "dogs", "ca", "n't", "bark"]], data.words["train"]
-    assert [data.tags.name(t) for t in data.train[0][1]] == ["DET", "NOUN", "AUX", "PART", "VERB"]
+    upos = [data.tags.name(t) for t in data.train[0][1]]
+    assert upos == ["DET", "NOUN", "AUX", "PART", "VERB"], f"UPOS tags of the words, got {upos}"
     xpos = load_task("ud-pos", path=str(tmp_path), min_freq=1, tag_column="xpos")
-    assert [xpos.tags.name(t) for t in xpos.train[0][1]] == ["DT", "NNS", "MD", "RB", "VB"]
-    assert data.training_words() == {"The", "dogs", "ca", "n't", "bark"}
+    xpos_tags = [xpos.tags.name(t) for t in xpos.train[0][1]]
+    assert xpos_tags == ["DT", "NNS", "MD", "RB", "VB"], f"tag_column='xpos': XPOS tags expected, got {xpos_tags}"
+    words = data.training_words()
+    assert words == {"The", "dogs", "ca", "n't", "bark"}, f"the training words, no range or empty node, got {words}"
 
 
 @pytest.mark.tagging
