@@ -127,11 +127,19 @@ class TransformerLanguageModel(LanguageModel):
                              "batch to generate from must have the same length")
         return self._read_window(prefix[:, -self.max_len :], use_cache)
 
-    # exercise(language_models): append tokens to the window state["tokens"]; without a cache (no
-    #   "self_k.0" in state) or once the window is longer than self.max_len, reread the last max_len
-    #   tokens with self._read_window (the window slides); else embed the one new token at position
-    #   Decoder.cached_length(state), run self.decoder.step on the cache (state without "tokens"),
-    #   and return (self.generator of its output, the new cache with the window as "tokens").
+    # exercise(language_models): one step of generation (module docstring, the context window): the
+    #   logits after `tokens` is appended to the text of `state`, and the new state; while the text fits
+    #   in max_len only the new position runs, through the key/value cache; past it the window slides.
+    #   hint: check tokens first (one id per row of the state's batch); the state holds the window so
+    #     far under "tokens" and, when the model caches, the decoder's keys and values ("self_k.0", ...);
+    #     with no cache, or a window longer than max_len (every position shifts), reread the last
+    #     max_len tokens; else embed the new token at the position the cache has reached, one decoder step.
+    #   hint: check tokens with expect_shape (batch = state["tokens"].shape[0]) and expect_ids; append
+    #     tokens to the window state["tokens"]; without a cache (no
+    #     "self_k.0" in state) or once the window is longer than self.max_len, reread the last max_len
+    #     tokens with self._read_window (the window slides); else embed the one new token at position
+    #     Decoder.cached_length(state), run self.decoder.step on the cache (state without "tokens"),
+    #     and return (self.generator of its output, the new cache with the window as "tokens").
     def step(self, tokens: Int[Tensor, " batch"], state: State) -> tuple[Float[Tensor, "batch vocab"], State]:
         expect_shape("tokens", tokens, "batch", batch=state["tokens"].shape[0])
         expect_ids("tokens", tokens, self.vocab_size)

@@ -76,18 +76,29 @@ def entropy(probabilities: Float[Tensor, "*batch vocab"]) -> Float[Tensor, "*bat
     return -torch.special.xlogy(probabilities, probabilities).sum(dim=-1)
 
 
-# exercise(language_models): refuse temperature <= 0 with _check_temperature("apply_temperature",
-#   temperature, strict=True); return the logits divided by T (dividing, not multiplying: T > 1 must
-#   flatten the distribution).
+# exercise(language_models): temperature (module docstring): the logits whose softmax is the
+#   distribution at temperature T, T > 1 flattening it and T < 1 sharpening it; T <= 0 refused in
+#   one line.
+#   hint: the known bug multiplies by T: try which of z * T and z / T makes a large T flatten the
+#     softmax; this module's temperature check has a strict mode that refuses T = 0 as well.
+#   hint: refuse temperature <= 0 with _check_temperature("apply_temperature",
+#     temperature, strict=True); return the logits divided by T (dividing, not multiplying: T > 1 must
+#     flatten the distribution).
 def apply_temperature(logits: Float[Tensor, "*batch vocab"], temperature: float) -> Float[Tensor, "*batch vocab"]:
     """z / T: softmax of the result is the distribution at temperature T (T > 0)."""
     _check_temperature("apply_temperature", temperature, strict=True)
     return logits / temperature
 
 
-# exercise(language_models): check k with _check_top_k("top_k_filter", k); keep the k tokens of lowest
-#   token_ranks(logits) (exactly k, ties to the lower id; k >= vocab keeps all) and set every other
-#   logit to float("-inf").
+# exercise(language_models): top-k filtering (Fan et al. 2018): the logits of the k most likely
+#   tokens kept, -inf for every other; exactly k kept (ties to the lower token id), all of them
+#   when k >= vocab; a bad k refused in one line.
+#   hint: check k with this module's helper; token_ranks already ranks the tokens with ties broken
+#     by id, so a token survives when its rank is below k; -inf, not a large negative number, so
+#     that softmax gives the others exactly 0.
+#   hint: check k with _check_top_k("top_k_filter", k); keep the k tokens of lowest
+#     token_ranks(logits) (exactly k, ties to the lower id; k >= vocab keeps all) and set every other
+#     logit to float("-inf").
 def top_k_filter(logits: Float[Tensor, "*batch vocab"], k: int) -> Float[Tensor, "*batch vocab"]:
     """The logits of the k most likely tokens, -inf for the others (all kept when k >= vocab).
 
@@ -98,10 +109,16 @@ def top_k_filter(logits: Float[Tensor, "*batch vocab"], k: int) -> Float[Tensor,
     return logits.masked_fill(token_ranks(logits) >= k, float("-inf"))
 
 
-# exercise(language_models): check p with _check_top_p("top_p_filter", p); p = 1 returns the logits
-#   unchanged. Else order the softmax probabilities most likely first (argsort descending, stable:
-#   ties to the lower id), keep a token when the mass ranked before it is < p (so the most likely is
-#   always kept) and set the other logits to float("-inf").
+# exercise(language_models): nucleus (top-p) filtering (Holtzman et al. 2020, eq. 2): the logits of
+#   the smallest set of most likely tokens whose probability reaches p kept, -inf for the others;
+#   the most likely token always kept, nothing removed at p = 1; a bad p refused in one line.
+#   hint: rank the probabilities most likely first (a stable sort, so ties go to the lower id) and
+#     take their running sum; a token is in the set when the mass ranked before it (the running sum
+#     shifted by one, starting at 0) is still below p; send that decision back to token order.
+#   hint: check p with _check_top_p("top_p_filter", p); p = 1 returns the logits
+#     unchanged. Else order the softmax probabilities most likely first (argsort descending, stable:
+#     ties to the lower id), keep a token when the mass ranked before it is < p (so the most likely is
+#     always kept), set the other logits to float("-inf"); scatter the decision back by the order.
 def top_p_filter(logits: Float[Tensor, "*batch vocab"], p: float) -> Float[Tensor, "*batch vocab"]:
     """Nucleus filter: the logits of the smallest set of most likely tokens whose mass reaches p.
 

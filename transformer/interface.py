@@ -70,9 +70,13 @@ class SequenceTagger(nn.Module, ABC):
     ) -> Float[Tensor, "batch seq tags"]:
         """Tag scores for every position (padding positions included; they are never used)."""
 
-    # exercise(tagging): the mean token cross-entropy over the real positions only (mask True):
-    #   label_smoothed_cross_entropy(scores, tags, smoothing, mask=mask). Averaging over padding
-    #   too is the classic bug of tagging tutorials: it rewards predicting the padding tag.
+    # exercise(tagging): a tagger's training loss: the mean token cross-entropy, label-smoothed by
+    #   `smoothing`, over the real positions (mask True) only; padding never counts.
+    #   hint: chapter 09's loss already takes a mask of the positions that count; averaging over
+    #     padding too is the classic bug of tagging tutorials: it rewards predicting the padding tag.
+    #   hint: the mean token cross-entropy over the real positions only (mask True):
+    #     label_smoothed_cross_entropy(scores, tags, smoothing, mask=mask). Averaging over padding
+    #     too is the classic bug of tagging tutorials: it rewards predicting the padding tag.
     def loss(
         self,
         scores: Float[Tensor, "batch seq tags"],

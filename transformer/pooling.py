@@ -41,16 +41,24 @@ def pool(
     raise ValueError(f"pool: expected one of {', '.join(POOLINGS)}, got {how!r}")
 
 
-# exercise(classification): (1/n) sum_t h_t over the real positions only: zero the padding rows
-#   (mask as x's dtype), sum over seq, divide by the number of real positions (clamped at 1).
+# exercise(classification): mean pooling, (1/n) sum_t h_t over each row's n real positions (mask
+#   True) only, so the sentence vector does not change with the padding its batch adds.
+#   hint: multiply by the mask to zero the padding rows before summing over seq, and divide by the
+#     number of real positions (the mask's sum per row), not by seq; keep the divisor from being 0.
+#   hint: (1/n) sum_t h_t over the real positions only: zero the padding rows
+#     (mask as x's dtype), sum over seq, divide by the number of real positions (clamped at 1).
 def mean_pool(x: Float[Tensor, "batch seq d"], mask: Bool[Tensor, "batch seq"]) -> Float[Tensor, "batch d"]:
     """(1/n) Σ_t h_t over the n real positions of each row."""
     weights = mask.to(x.dtype)[..., None]
     return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
-# exercise(classification): the max over seq of each feature, where padding positions are first set
-#   to torch.finfo(dtype).min so they never win.
+# exercise(classification): max pooling (Collobert et al. 2011): max_t h_t over each row's real
+#   positions (mask True), each feature on its own, so a padding position never wins.
+#   hint: padding must lose every comparison: before the max over seq, give its positions a value
+#     that no feature is below (a finite one), the mask broadcast over the features.
+#   hint: the max over seq of each feature, where padding positions are first set
+#     to torch.finfo(dtype).min so they never win.
 def max_pool(x: Float[Tensor, "batch seq d"], mask: Bool[Tensor, "batch seq"]) -> Float[Tensor, "batch d"]:
     """max_t h_t over the real positions, each feature on its own: a padding position never wins."""
     return x.masked_fill(~mask[..., None], torch.finfo(x.dtype).min).amax(dim=1)

@@ -102,10 +102,16 @@ def _target(model: SequenceClassifier, ids: Tensor, target: int | None) -> tuple
     return target, float(probabilities[target])
 
 
-# exercise(classification): ids = sentence_ids(model, ids) and (target, probability) = _target(...)
-#   first; then one row per word with that word left out (keep_words with a mask whose diagonal is
-#   False), the target class's probability of each row (class_probabilities), and importance = the
-#   probability with every word minus the probability without word i; return an Explanation.
+# exercise(classification): occlusion, the module docstring's importance_i = p(c | s) - p(c | s
+#   without word i) for every word i, c the target class (the model's choice unless one is given);
+#   return an Explanation of method "occlusion".
+#   hint: clean the sentence and find (target, its probability) with this module's helpers first;
+#     the n sentences with one word left out are one batch: a keep mask that is True everywhere but
+#     at one word per row (an identity matrix, negated), and one call for their probabilities.
+#   hint: ids = sentence_ids(model, ids) and (target, probability) = _target(...)
+#     first; then one row per word with that word left out (keep_words with a mask whose diagonal is
+#     False), the target class's probability of each row (class_probabilities), and importance = the
+#     probability with every word minus the probability without word i; return an Explanation.
 def occlusion(model: SequenceClassifier, ids: Int[Tensor, " seq"], target: int | None = None) -> Explanation:
     """Leave each word out in turn; its importance is how much the class's probability drops."""
     ids = sentence_ids(model, ids)
@@ -131,9 +137,15 @@ def kernel_weights(keep: Bool[Tensor, "samples seq"], kernel_width: float, dista
     return torch.exp(-gap.pow(2) / kernel_width**2)
 
 
-# exercise(classification): weighted ridge with an unpenalised intercept: centre x and y by their
-#   weighted means, solve (xc^T W xc + alpha I) beta = xc^T W yc (torch.linalg.solve), then
-#   intercept = mean_y - mean_x . beta; return (beta, intercept).
+# exercise(classification): the weighted ridge regression of LIME's fit (module docstring): beta and
+#   beta_0 minimising sum_s w_s (y_s - beta_0 - x_s . beta)^2 + alpha ||beta||^2, the intercept
+#   beta_0 not penalised; return (beta, beta_0).
+#   hint: an unpenalised intercept can be taken out first: centred by their weighted means, x and y
+#     need none; setting the gradient of the objective in beta to zero then gives one linear system
+#     (solve it, do not invert); the intercept makes the fit pass through the weighted means.
+#   hint: weighted ridge with an unpenalised intercept: centre x and y by their
+#     weighted means, solve (xc^T W xc + alpha I) beta = xc^T W yc (torch.linalg.solve), then
+#     intercept = mean_y - mean_x . beta; return (beta, intercept).
 def weighted_ridge(
     x: Float[Tensor, "samples features"], y: Float[Tensor, " samples"], weights: Float[Tensor, " samples"], alpha: float
 ) -> tuple[Float[Tensor, " features"], Float[Tensor, ""]]:

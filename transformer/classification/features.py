@@ -40,9 +40,15 @@ from transformer.interface import SequenceClassifier
 FEATURES = ("counts", "tfidf")
 
 
-# exercise(classification): check ids with expect_shape and expect_ids (named "term_counts: ids"),
-#   then scatter_add_ a 1 into column ids[b, i] of row b for every position whose id is not in
-#   `ignore` (torch.isin), so a (batch, vocab) zeros tensor of `dtype` becomes the term counts.
+# exercise(classification): the term counts tf(t, d) of the module docstring: counts[b, t] = how many
+#   times id t occurs in row b of ids, ids in `ignore` (padding) never counted; a (batch, vocab_size)
+#   tensor of `dtype`, with one clear line for ids of the wrong shape or out of range.
+#   hint: check ids first (a (batch, seq) tensor of ids below vocab_size); then start from a table
+#     of zeros and add 1 at (b, ids[b, i]) for every counted position, all at once with one scatter
+#     along the vocab axis (no Python loop); torch.isin tells which positions hold an ignored id.
+#   hint: check ids with expect_shape and expect_ids (named "term_counts: ids"), then scatter_add_ a
+#     1 into column ids[b, i] of row b for every position whose id is not in `ignore` (torch.isin),
+#     so a (batch, vocab) zeros tensor of `dtype` becomes the term counts.
 def term_counts(
     ids: Int[Tensor, "batch seq"], vocab_size: int, ignore: Sequence[int] = (0,), dtype: torch.dtype | None = None
 ) -> Float[Tensor, "batch vocab"]:
@@ -59,16 +65,26 @@ def document_frequency(counts: Float[Tensor, "documents vocab"]) -> Float[Tensor
     return (counts > 0).sum(dim=0).to(counts.dtype)
 
 
-# exercise(classification): scikit-learn's smoothed idf: ln((1 + n) / (1 + df)) + 1, elementwise
-#   (n_documents is a number or a 0-d tensor; return a tensor of df's dtype).
+# exercise(classification): scikit-learn's smoothed inverse document frequency, the idf(t) line of
+#   the module docstring, for every term at once (n_documents is a number or a 0-d tensor).
+#   hint: smoothing counts one extra document that holds every term once, so 1 is added to both n
+#     and df before their ratio; take its natural log and add 1, so that a term in every document
+#     gets exactly 1 and no term gets an infinite idf.
+#   hint: scikit-learn's smoothed idf: ln((1 + n) / (1 + df)) + 1, elementwise (n_documents is a
+#     number or a 0-d tensor; return a tensor of df's dtype).
 def smoothed_idf(document_frequency: Float[Tensor, " vocab"], n_documents: int | Tensor) -> Float[Tensor, " vocab"]:
     """Inverse document frequency: large for rare terms, exactly 1 for a term in every document."""
     return torch.log((1 + n_documents) / (1 + document_frequency)) + 1
 
 
-# exercise(classification): weigh each count by its term's idf (broadcast over the rows), then
-#   divide each row by its l2 norm; a row whose norm is 0 stays all zero (divide by
-#   norm.clamp_min(tiny) or use torch.where).
+# exercise(classification): the TF-IDF rows x(d) of the module docstring: each count weighed by its
+#   term's idf, then each row scaled to unit l2 length; a row with no counted term stays all zero.
+#   hint: idf has one entry per term, so it multiplies every row by broadcasting; the norm is taken
+#     over the vocab axis (keep that axis to divide by it); an all-zero row has norm 0, and 0 / 0
+#     is NaN: keep the divisor away from 0.
+#   hint: weigh each count by its term's idf (broadcast over the rows), then divide each row by its
+#     l2 norm; a row whose norm is 0 stays all zero (divide by norm.clamp_min(tiny) or use
+#     torch.where).
 def tf_idf(counts: Float[Tensor, "batch vocab"], idf: Float[Tensor, " vocab"]) -> Float[Tensor, "batch vocab"]:
     """TF-IDF rows: counts times idf, scaled to unit length (all-zero rows stay zero)."""
     weighted = counts * idf

@@ -41,11 +41,18 @@ from transformer.configs import check_fields, from_dict
 from transformer.interface import SequenceClassifier
 
 
-# exercise(classification): refuse padding < 0 or seq + 2 padding < width with ValueError(f"conv1d:
-#   expected padding >= 0 and seq + 2 * padding >= width = {width}, got seq {seq} and padding
-#   {padding}"); zero-pad the seq axis by `padding` on both sides (F.pad), cut every window of
-#   `width` positions with x.unfold(1, width, 1) -> (batch, positions, channels, width), flatten
-#   each window and the weight to "(channels width)" with einops, matmul, add the bias (if any).
+# exercise(classification): the w . x_{i:i+h-1} + b inside equation (2) (no ReLU) for every window
+#   of `width` positions and every filter, after `padding` zero vectors at both ends: a
+#   cross-correlation as nn.Conv1d's, batch first and channels last; bad padding refused in one line.
+#   hint: refuse padding < 0, and too short an input for one window (seq + 2 padding < width); pad
+#     the seq axis only; Tensor.unfold cuts every window at once; flatten each window and each
+#     filter into one vector of channels * width features, in the same order, and all the dot
+#     products become one matrix multiply.
+#   hint: refuse padding < 0 or seq + 2 padding < width with ValueError(f"conv1d:
+#     expected padding >= 0 and seq + 2 * padding >= width = {width}, got seq {seq} and padding
+#     {padding}"); zero-pad the seq axis by `padding` on both sides (F.pad), cut every window of
+#     `width` positions with x.unfold(1, width, 1) -> (batch, positions, channels, width), flatten
+#     each window and the weight to "(channels width)" with einops, matmul, add the bias (if any).
 def conv1d(
     x: Float[Tensor, "batch seq in_channels"],
     weight: Float[Tensor, "out_channels in_channels width"],
@@ -75,9 +82,15 @@ def window_mask(real: Bool[Tensor, "batch seq"], width: int, padding: int) -> Bo
     return padded.unfold(1, width, 1).any(dim=-1)
 
 
-# exercise(classification): the largest value of each channel over the positions where mask is
-#   True: fill the other positions with torch.finfo(dtype).min, take amax over positions, and give
-#   a row with no True position 0 (not the fill value).
+# exercise(classification): max-over-time pooling (the line after equation (2) in the module
+#   docstring): each channel's largest value over the positions `mask` allows (True), all positions
+#   without a mask; a row with no allowed position gets 0.
+#   hint: the positions not allowed must never win: before the max, give them a value that no
+#     feature is below (a finite one); a row with nothing allowed then returns that value, so set
+#     such rows to 0 after the max.
+#   hint: the largest value of each channel over the positions where mask is True: fill the other
+#     positions with torch.finfo(dtype).min, take amax over positions, and give a row with no True
+#     position 0 (not the fill value); without a mask, a plain amax over positions.
 def max_over_time(
     features: Float[Tensor, "batch positions channels"], mask: Bool[Tensor, "batch positions"] | None = None
 ) -> Float[Tensor, "batch channels"]:

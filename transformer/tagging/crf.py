@@ -82,9 +82,16 @@ def _check_tags(tags: Tensor, mask: Tensor, n_tags: int) -> Tensor:
     return tags.long().masked_fill(~mask, 0)
 
 
-# exercise(tagging): check with _check_crf_inputs(...) and tags = _check_tags(tags, mask, n_tags);
-#   s(x, y) = start[y_1] + sum of emissions[t, y_t] over real positions + sum of transitions[y_{t-1},
-#   y_t] for real t >= 2 + end[y_n] at each sentence's last real position n = mask.sum(1) - 1.
+# exercise(tagging): s(x, y) of the module docstring (Lample et al. 2016, §2.2): each sentence's
+#   score of the tag sequence `tags`, start + emissions + transitions + end over its real positions
+#   only (tags at padding ignored); bad inputs refused in one line.
+#   hint: check the inputs with this module's two helpers first (the second also sets the tags at
+#     padding to 0); gather each position's emission of its tag, look up the transition of each
+#     neighbouring pair (tags[:, :-1], tags[:, 1:]), zero what falls on padding before summing;
+#     the end score belongs to each sentence's last real tag, not to the last column.
+#   hint: check with _check_crf_inputs(...) and tags = _check_tags(tags, mask, n_tags);
+#     s(x, y) = start[y_1] + sum of emissions[t, y_t] over real positions + sum of transitions[y_{t-1},
+#     y_t] for real t >= 2 + end[y_n] at each sentence's last real position n = mask.sum(1) - 1.
 def sequence_score(
     emissions: Float[Tensor, "batch seq tags"],
     tags: Int[Tensor, "batch seq"],
@@ -107,10 +114,16 @@ def sequence_score(
     return start[tags[:, 0]] + emitted.sum(dim=1) + moved.sum(dim=1) + end[last_tags]
 
 
-# exercise(tagging): check with _check_crf_inputs(...); the forward algorithm in log space:
-#   alpha = start + emissions[:, 0]; for each t >= 1, new(j) = emissions[:, t, j] +
-#   logsumexp_i(alpha(i) + transitions[i, j]), kept only where mask[:, t] (torch.where; padding
-#   carries alpha over); return logsumexp_j(alpha + end).
+# exercise(tagging): log Z(x), the log of the sum of exp s(x, y) over every tag sequence of each
+#   sentence's real length, by the forward algorithm of the module docstring (in log space, n *
+#   tags^2 work); bad inputs refused in one line.
+#   hint: one loop over positions, all tags at once: alpha (batch, tags) plus transitions (tags,
+#     tags) broadcasts to (batch, from_tag, to_tag), and a logsumexp over from_tag is one step; at
+#     padding alpha must carry over unchanged, so log Z never sees the padding; end comes last.
+#   hint: check with _check_crf_inputs(...); the forward algorithm in log space:
+#     alpha = start + emissions[:, 0]; for each t >= 1, new(j) = emissions[:, t, j] +
+#     logsumexp_i(alpha(i) + transitions[i, j]), kept only where mask[:, t] (torch.where; padding
+#     carries alpha over); return logsumexp_j(alpha + end).
 def log_partition(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
@@ -129,11 +142,17 @@ def log_partition(
     return torch.logsumexp(alpha + end, dim=-1)
 
 
-# exercise(tagging): check with _check_crf_inputs(emissions, mask, transitions, start); delta =
-#   start + emissions[:, 0] and back-pointers arange(tags) at t = 0; for t >= 1, (best, psi) =
-#   max over i of delta(i) + transitions[i, j]; where mask[:, t] delta = best + emissions[:, t]
-#   and pointers = psi, elsewhere delta carried over and pointers = j itself; return (deltas,
-#   pointers) stacked along seq.
+# exercise(tagging): the Viterbi recursion of the module docstring at every position and tag:
+#   delta_t(j), the best score of a path ending in tag j at t (end not added), and psi_t(j), the
+#   previous tag on that path; a tag points to itself at position 0 and at padding.
+#   hint: the forward algorithm with max in place of logsumexp: a max over from_tag gives the best
+#     score and its argmax (the back-pointer) at once; at padding delta carries over and each tag
+#     points to itself; keep every step's delta and pointers and stack them along seq.
+#   hint: check with _check_crf_inputs(emissions, mask, transitions, start); delta =
+#     start + emissions[:, 0] and back-pointers arange(tags) at t = 0; for t >= 1, (best, psi) =
+#     max over i of delta(i) + transitions[i, j]; where mask[:, t] delta = best + emissions[:, t]
+#     and pointers = psi, elsewhere delta carried over and pointers = j itself; return (deltas,
+#     pointers) stacked along seq.
 def viterbi_lattice(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
@@ -162,9 +181,14 @@ def viterbi_lattice(
     return torch.stack(deltas, dim=1), torch.stack(pointers, dim=1)
 
 
-# exercise(tagging): check with _check_crf_inputs(...); (deltas, pointers) from viterbi_lattice;
-#   (score, last) = max_j of deltas[:, -1] + end; walk back from the last position: tag[t - 1] =
-#   pointers[b, t, tag[t]]; return the tags with padding set to 0, and the score.
+# exercise(tagging): Viterbi decoding (module docstring): each sentence's best tag sequence,
+#   argmax_y s(x, y), and its score s(x, y*); tags at padding are 0, ties to the lower tag index.
+#   hint: viterbi_lattice gives delta and psi; delta carries over padding, so its last column holds
+#     each sentence's delta_n: add end and take the best last tag; then walk back to position 0,
+#     each tag read from the back-pointers of the tag after it.
+#   hint: check with _check_crf_inputs(...); (deltas, pointers) from viterbi_lattice;
+#     (score, last) = max_j of deltas[:, -1] + end; walk back from the last position: tag[t - 1] =
+#     pointers[b, t, tag[t]]; return the tags with padding set to 0, and the score.
 def viterbi_decode(
     emissions: Float[Tensor, "batch seq tags"],
     mask: Bool[Tensor, "batch seq"],
