@@ -141,8 +141,11 @@ def cmd_classify(args) -> int:
     from transformer.experiments.use import classify_texts
 
     texts = _texts(args)
-    for text, (label, probability) in zip(texts, classify_texts(Path(args.run), texts)):
+    for text, (label, probability, *explained) in zip(texts, classify_texts(Path(args.run), texts, args.explain)):
         print(f"{label}\t{probability:.3f}\t{text}")
+        if explained:  # words by importance for the predicted class, most important first
+            ranked = sorted(explained[0], key=lambda pair: -abs(pair[1]))
+            print("  " + ", ".join(f"{token} {value:+.3f}" for token, value in ranked))
     return 0
 
 
@@ -242,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify text with a trained classification run (lines on stdin if no text)")
     p.add_argument("run")
     p.add_argument("text", nargs="*")
+    p.add_argument("--explain", nargs="?", const="occlusion", choices=["occlusion", "lime"],
+                   help="also print each word's importance for the class (leave-one-out, or a LIME surrogate)")
     p.set_defaults(handler=cmd_classify)
 
     p = sub.add_parser("tag", help="tag each word with a trained tagging run (lines on stdin if no text)")
@@ -273,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from transformer.course import exercises
 
-    p = sub.add_parser("exercises", help="a learner's workspace: new, status, restore, list")
+    p = sub.add_parser("exercises", help="a learner's workspace: new, status, hint, restore, list")
     exercises.add_arguments(p)
 
     p = sub.add_parser("demo", help="the main job: Transformer vs LSTM with attention on copy and number words")

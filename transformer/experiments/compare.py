@@ -59,11 +59,13 @@ def check_comparison(task: str, models: list[str], epochs: int | None, task_opti
 
 
 def compare(task: str, models: list[str], out: Path, epochs: int | None = None, task_options: dict | None = None,
-            progress: bool = True, log=print, data=None, resume: bool = False, force: bool = False) -> list[dict]:
+            progress: bool = True, log=print, data=None, resume: bool = False, force: bool = False,
+            time_limit: float | None = None) -> list[dict]:
     """Train `models` on `task` at matched size; write and print the comparison; return the summaries.
 
-    `data` is the task already loaded with `task_options` (loaded here when not given). If a run
-    is interrupted, the comparison stops there and the last summary says `"interrupted": True`.
+    `data` is the task already loaded with `task_options` (loaded here when not given). With
+    `time_limit` (seconds), each model trains at most that long (`TrainConfig.time_limit`). If a
+    run is interrupted, the comparison stops there and the last summary says `"interrupted": True`.
     """
     check_comparison(task, models, epochs, task_options)
     out = Path(out)
@@ -73,6 +75,8 @@ def compare(task: str, models: list[str], out: Path, epochs: int | None = None, 
                          "or start over with --force (or choose another --out)")
     data = data if data is not None else load_task(task, **{**RECIPES[task].task_options, **(task_options or {})})
     train_overrides = {"epochs": epochs} if epochs is not None else {}
+    if time_limit is not None:
+        train_overrides["time_limit"] = float(time_limit)
     summaries, target = [], None
     ordered = sorted(models, key=lambda m: m != "transformer")  # the Transformer sets the size to match
     for name in ordered:

@@ -29,24 +29,36 @@ def _non_empty(texts: list[str], command: str) -> list[str]:
     return texts
 
 
-@torch.no_grad()
-def classify_texts(run_dir: Path, texts: list[str]) -> list[tuple[str, float]]:
-    """The predicted class of each text and its probability under the model."""
+def classify_texts(run_dir: Path, texts: list[str], explain: str | None = None, seed: int = 0) -> list[tuple]:
+    """The predicted class of each text and its probability under the model; with `explain`
+    ("occlusion" or "lime"), also each token with its importance for that class."""
+    from transformer.classification.explain import lime, occlusion
+
     model, meta = _load(run_dir, CLASSIFICATION, "classify")
     codec, labels = meta["source_codec"], meta["labels"]
-    if meta["task"] in ("tweets",) or meta["task_options"].get("clean"):
+    if explain not in (None, "occlusion", "lime"):
+        raise ValueError(f"--explain: expected occlusion or lime, got {explain!r}")
+    texts = _non_empty(texts, "classify")
+    if meta["task_options"].get("clean", meta["task"] == "tweets"):
         from transformer.tasks.classification import clean_text
 
         texts = [clean_text(t) for t in texts]
     results = []
     device = next(model.parameters()).device
-    for text in _non_empty(texts, "classify"):
+    for text in texts:
         ids = codec.encode(text)
         if not ids:
             raise ValueError(f"classify: the text {text[:40]!r} has no tokens the model can read")
-        probabilities = model(torch.tensor([ids], device=device)).softmax(dim=-1)[0]
+        with torch.no_grad():
+            probabilities = model(torch.tensor([ids], device=device)).softmax(dim=-1)[0]
         best = int(probabilities.argmax())
-        results.append((labels.name(best), float(probabilities[best])))
+        result = (labels.name(best), float(probabilities[best]))
+        if explain is not None:
+            method = occlusion if explain == "occlusion" else (lambda m, i: lime(m, i, seed=seed))
+            explanation = method(model, torch.tensor(ids))
+            tokens = codec.tokenizer.tokenize(text)
+            result += ([(token, float(value)) for token, value in zip(tokens, explanation.importance.tolist())],)
+        results.append(result)
     return results
 
 

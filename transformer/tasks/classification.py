@@ -31,7 +31,7 @@ from torch import Tensor
 from transformer.tasks.batching import length_groups, pad_rows
 from transformer.tasks.codec import TextCodec
 from transformer.tasks.copy import symbol_names
-from transformer.tasks.files import local_data_path, offline_datasets, read_text_lines
+from transformer.tasks.files import local_data_path, offline_datasets, quiet_datasets, read_text_lines
 from transformer.tasks.tokenize import Tokenizer, WhitespaceTokenizer, WordTokenizer
 from transformer.tasks.vocab import PAD, Labels, Vocabulary
 
@@ -257,7 +257,7 @@ def read_csv_rows(path: Path, text_column: str, label_column: str, encoding: str
     if not path.is_file():
         raise FileNotFoundError(f"missing file {path} (expected a CSV/TSV file with a header row)")
     delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-    with offline_datasets():
+    with quiet_datasets(), offline_datasets():
         try:
             table = datasets.load_dataset("csv", data_files=str(path), delimiter=delimiter, encoding=encoding,
                                           encoding_errors=encoding_errors, split="train", keep_default_na=False)
