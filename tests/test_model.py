@@ -210,7 +210,7 @@ def test_config_round_trips_through_a_dict_and_rejects_unknown_fields():
     config = TransformerConfig.tiny(SRC_VOCAB, TGT_VOCAB, norm_first=True)
     again = TransformerConfig.from_dict(config.to_dict())
     assert again == config, f"to_dict / from_dict does not round-trip: {config} came back as {again}"
-    with pytest.raises(ValueError, match=r"unknown field\(s\) n_head; expected some of attention, d_ff"):
+    with pytest.raises(ValueError, match=r"unknown field\(s\) n_head; expected some of attention, attention_dropout, d_ff"):
         TransformerConfig.from_dict({**config.to_dict(), "n_head": 4})
 
 

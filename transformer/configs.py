@@ -83,7 +83,7 @@ def check_fraction(config, *names: str) -> None:
     """Raise unless each named field lies in [0, 1) (dropout, label smoothing)."""
     for name in names:
         value = getattr(config, name)
-        if not 0.0 <= value < 1.0:
+        if value is not None and not 0.0 <= value < 1.0:
             raise ValueError(f"{type(config).__name__}.{name}: expected a value in [0, 1), got {value!r}")
 
 

@@ -51,16 +51,23 @@ class DecoderLayer(nn.Module):
         norm_first: bool = False,
         attention: AttentionFunction = scaled_dot_product_attention,
         cross_attention: bool = True,
+        attention_dropout: float | None = None,
+        ff_dropout: float | None = None,
     ):
+        """`dropout` is the paper's residual dropout (§5.4); `attention_dropout` (on the attention
+        weights) and `ff_dropout` (on the feed-forward's hidden layer) default to the same rate."""
         super().__init__()
         expect_sizes("DecoderLayer", d_model=d_model, n_heads=n_heads, d_ff=d_ff)
         expect_probability("DecoderLayer.dropout", dropout)
         self.d_model = d_model
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        ff_dropout = dropout if ff_dropout is None else ff_dropout
+        self.self_attn = MultiHeadAttention(d_model, n_heads, attention_dropout, attention=attention)
         self.self_residual = Residual(d_model, dropout, norm_first)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention) if cross_attention else None
+        self.cross_attn = (MultiHeadAttention(d_model, n_heads, attention_dropout, attention=attention)
+                           if cross_attention else None)
         self.cross_residual = Residual(d_model, dropout, norm_first) if cross_attention else None
-        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
+        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, ff_dropout)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
     # exercise(decoder): one decoder layer (§3.1): masked self-attention, cross-attention to the
@@ -155,6 +162,8 @@ class Decoder(nn.Module):
         final_norm: bool = False,
         attention: AttentionFunction = scaled_dot_product_attention,
         cross_attention: bool = True,
+        attention_dropout: float | None = None,
+        ff_dropout: float | None = None,
     ):
         super().__init__()
         expect_sizes("Decoder", n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_ff=d_ff)
@@ -162,7 +171,8 @@ class Decoder(nn.Module):
         self.d_model, self.n_heads = d_model, n_heads
         self.cross_attention = cross_attention
         self.layers = nn.ModuleList(
-            DecoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention, cross_attention)
+            DecoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention, cross_attention, attention_dropout,
+                         ff_dropout)
             for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()

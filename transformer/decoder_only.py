@@ -57,6 +57,8 @@ class DecoderOnlyConfig:
     positional: str = "sinusoidal"
     attention: str = "explicit"
     pad_id: int = 0
+    attention_dropout: float | None = None  # on the attention weights; None: `dropout`
+    ff_dropout: float | None = None  # on the feed-forward's hidden layer; None: `dropout`
 
     def __post_init__(self):
         check_fields(self, positive=("vocab_size", "d_model", "n_heads", "d_ff", "n_layers", "max_len"))
@@ -64,7 +66,7 @@ class DecoderOnlyConfig:
             raise ValueError(f"DecoderOnlyConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:
             raise ValueError(f"DecoderOnlyConfig: sinusoidal positions need an even d_model, got {self.d_model}")
-        check_fraction(self, "dropout")
+        check_fraction(self, "dropout", "attention_dropout", "ff_dropout")
         check_choice(self, "positional", sorted(POSITIONAL))
         check_choice(self, "attention", sorted(ATTENTION_FUNCTIONS))
         if not 0 <= self.pad_id < self.vocab_size:
@@ -96,13 +98,14 @@ class TransformerLanguageModel(LanguageModel):
 
     def __init__(self, *, vocab_size: int, d_model: int, n_heads: int, d_ff: int, n_layers: int, dropout: float,
                  max_len: int, norm_first: bool, final_norm: bool, tie_embeddings: bool, positional: str,
-                 attention: str, pad_id: int):
+                 attention: str, pad_id: int, attention_dropout: float | None = None, ff_dropout: float | None = None):
         super().__init__()
         self.pad_id, self.vocab_size, self.max_len = pad_id, vocab_size, max_len
         self.embed = TokenEmbedding(vocab_size, d_model, pad_id)
         self.position = POSITIONAL[positional](d_model, max_len, dropout)
         self.decoder = Decoder(n_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm,
-                               ATTENTION_FUNCTIONS[attention], cross_attention=False)
+                               ATTENTION_FUNCTIONS[attention], cross_attention=False,
+                               attention_dropout=attention_dropout, ff_dropout=ff_dropout)
         self.generator = nn.Linear(d_model, vocab_size)
         if tie_embeddings:
             self.generator.weight = self.embed.table.weight

@@ -34,13 +34,19 @@ class EncoderLayer(nn.Module):
         dropout: float = 0.1,
         norm_first: bool = False,
         attention: AttentionFunction = scaled_dot_product_attention,
+        attention_dropout: float | None = None,
+        ff_dropout: float | None = None,
     ):
+        """`dropout` is the paper's residual dropout (§5.4); `attention_dropout` (on the attention
+        weights) and `ff_dropout` (on the feed-forward's hidden layer) default to the same rate."""
         super().__init__()
         expect_sizes("EncoderLayer", d_model=d_model, n_heads=n_heads, d_ff=d_ff)
         expect_probability("EncoderLayer.dropout", dropout)
         self.d_model = d_model
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, attention=attention)
-        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        ff_dropout = dropout if ff_dropout is None else ff_dropout
+        self.self_attn = MultiHeadAttention(d_model, n_heads, attention_dropout, attention=attention)
+        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, ff_dropout)
         self.attn_residual = Residual(d_model, dropout, norm_first)
         self.ff_residual = Residual(d_model, dropout, norm_first)
 
@@ -79,13 +85,16 @@ class Encoder(nn.Module):
         norm_first: bool = False,
         final_norm: bool = False,
         attention: AttentionFunction = scaled_dot_product_attention,
+        attention_dropout: float | None = None,
+        ff_dropout: float | None = None,
     ):
         super().__init__()
         expect_sizes("Encoder", n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_ff=d_ff)
         expect_probability("Encoder.dropout", dropout)
         self.d_model = d_model
         self.layers = nn.ModuleList(
-            EncoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention) for _ in range(n_layers)
+            EncoderLayer(d_model, n_heads, d_ff, dropout, norm_first, attention, attention_dropout, ff_dropout)
+            for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
 

@@ -62,6 +62,8 @@ class EncoderOnlyConfig:
     char_size: int = 32  # character embedding
     char_output: int = 64  # a word's vector from its characters, both directions
     crf: bool = False  # tagger only: a linear-chain CRF output layer
+    attention_dropout: float | None = None  # on the attention weights; None: `dropout`
+    ff_dropout: float | None = None  # on the feed-forward's hidden layer; None: `dropout`
 
     def __post_init__(self):
         check_fields(self, positive=("vocab_size", "n_outputs", "d_model", "n_heads", "d_ff", "n_layers", "max_len", "char_size", "char_output"))
@@ -69,7 +71,7 @@ class EncoderOnlyConfig:
             raise ValueError(f"EncoderOnlyConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:
             raise ValueError(f"EncoderOnlyConfig: sinusoidal positions need an even d_model, got {self.d_model}")
-        check_fraction(self, "dropout")
+        check_fraction(self, "dropout", "attention_dropout", "ff_dropout")
         check_choice(self, "positional", sorted(POSITIONAL))
         check_choice(self, "attention", sorted(ATTENTION_FUNCTIONS))
         check_choice(self, "pooling", POOLINGS)
@@ -105,13 +107,14 @@ class EncoderOnly(nn.Module):
     """Token embedding, positions and the encoder stack: a vector per position that has read the whole input."""
 
     def __init__(self, vocab_size: int, d_model: int, n_heads: int, d_ff: int, n_layers: int, dropout: float,
-                 max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str, pad_id: int):
+                 max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str, pad_id: int,
+                 attention_dropout: float | None = None, ff_dropout: float | None = None):
         super().__init__()
         self.pad_id = pad_id
         self.embed = TokenEmbedding(vocab_size, d_model, pad_id)
         self.position = POSITIONAL[positional](d_model, max_len, dropout)
         self.encoder = Encoder(n_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm,
-                               ATTENTION_FUNCTIONS[attention])
+                               ATTENTION_FUNCTIONS[attention], attention_dropout, ff_dropout)
 
     def forward(
         self, ids: Int[Tensor, "batch seq"], return_weights: bool = False
@@ -138,14 +141,15 @@ class TransformerClassifier(SequenceClassifier):
     def __init__(self, *, vocab_size: int, n_outputs: int, d_model: int, n_heads: int, d_ff: int, n_layers: int,
                  dropout: float, max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str,
                  pooling: str, pad_id: int, cls_id: int, char_features: str = "none", char_vocab_size: int = 0,
-                 char_size: int = 32, char_output: int = 64, crf: bool = False):
+                 char_size: int = 32, char_output: int = 64, crf: bool = False,
+                 attention_dropout: float | None = None, ff_dropout: float | None = None):
         super().__init__()
         if char_features != "none" or crf:
             raise ValueError("TransformerClassifier: character features and a CRF are options of the tagger")
         self.pad_id, self.cls_id, self.pooling = pad_id, cls_id, pooling
         self.vocab_size, self.n_classes = vocab_size, n_outputs
         self.body = EncoderOnly(vocab_size, d_model, n_heads, d_ff, n_layers, dropout, max_len, norm_first,
-                                final_norm, positional, attention, pad_id)
+                                final_norm, positional, attention, pad_id, attention_dropout, ff_dropout)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(d_model, n_outputs)
 
@@ -174,12 +178,13 @@ class TransformerTagger(SequenceTagger):
     def __init__(self, *, vocab_size: int, n_outputs: int, d_model: int, n_heads: int, d_ff: int, n_layers: int,
                  dropout: float, max_len: int, norm_first: bool, final_norm: bool, positional: str, attention: str,
                  pooling: str, pad_id: int, cls_id: int, char_features: str = "none", char_vocab_size: int = 0,
-                 char_size: int = 32, char_output: int = 64, crf: bool = False):
+                 char_size: int = 32, char_output: int = 64, crf: bool = False,
+                 attention_dropout: float | None = None, ff_dropout: float | None = None):
         super().__init__()
         del pooling, cls_id  # a tagger reads every position, so it pools nothing
         self.pad_id, self.vocab_size, self.n_tags = pad_id, vocab_size, n_outputs
         self.body = EncoderOnly(vocab_size, d_model, n_heads, d_ff, n_layers, dropout, max_len, norm_first,
-                                final_norm, positional, attention, pad_id)
+                                final_norm, positional, attention, pad_id, attention_dropout, ff_dropout)
         self.chars = None
         if char_features != "none":
             # a word's spelling, projected to d_model and added to its embedding, as positions are

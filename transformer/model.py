@@ -8,7 +8,9 @@ Notation map: N -> `n_encoder_layers`, `n_decoder_layers`; the "Linear" before t
 Figure 1 -> `generator`. The model returns logits; the softmax lives in the loss and in decoding.
 
 Deviations, each an explicit config field with the paper's value as default:
-`norm_first` (False: post-norm), `final_norm` (False: no extra LayerNorm after each stack,
+`norm_first` (False: post-norm), `attention_dropout` and `ff_dropout` (None: the residual
+`dropout` rate, as the released code and `nn.Transformer`; the paper's text describes only the
+residual and embedding dropout, which `0.0` for both gives), `final_norm` (False: no extra LayerNorm after each stack,
 `nn.Transformer` has one), `tie_embeddings` (True: target embedding = generator weights; the
 paper also shares the source embedding, which needs a joint vocabulary), `positional`
 ("sinusoidal"), `attention` ("explicit" maths, or "fused" PyTorch kernel).
@@ -55,6 +57,8 @@ class TransformerConfig:
     attention: str = "explicit"
     src_pad_id: int = 0
     tgt_pad_id: int = 0
+    attention_dropout: float | None = None  # on the attention weights; None: `dropout` (as nn.Transformer)
+    ff_dropout: float | None = None  # on the feed-forward's hidden layer; None: `dropout`
 
     def __post_init__(self):
         check_fields(self, positive=("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
@@ -63,7 +67,7 @@ class TransformerConfig:
             raise ValueError(f"TransformerConfig: d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.positional == "sinusoidal" and self.d_model % 2 != 0:
             raise ValueError(f"TransformerConfig: sinusoidal positions need an even d_model, got {self.d_model}")
-        check_fraction(self, "dropout")
+        check_fraction(self, "dropout", "attention_dropout", "ff_dropout")
         check_choice(self, "positional", sorted(POSITIONAL))
         check_choice(self, "attention", sorted(ATTENTION_FUNCTIONS))
         if not 0 <= self.src_pad_id < self.src_vocab_size or not 0 <= self.tgt_pad_id < self.tgt_vocab_size:
@@ -117,6 +121,8 @@ class Transformer(Seq2Seq):
         attention: str,
         src_pad_id: int,
         tgt_pad_id: int,
+        attention_dropout: float | None = None,
+        ff_dropout: float | None = None,
     ):
         super().__init__()
         self.src_pad_id, self.tgt_pad_id = src_pad_id, tgt_pad_id
@@ -126,8 +132,10 @@ class Transformer(Seq2Seq):
         self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, tgt_pad_id)
         self.src_position = POSITIONAL[positional](d_model, max_len, dropout)
         self.tgt_position = POSITIONAL[positional](d_model, max_len, dropout)
-        self.encoder = Encoder(n_encoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn)
-        self.decoder = Decoder(n_decoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn)
+        self.encoder = Encoder(n_encoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn,
+                               attention_dropout, ff_dropout)
+        self.decoder = Decoder(n_decoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn,
+                               True, attention_dropout, ff_dropout)
         self.generator = nn.Linear(d_model, tgt_vocab_size)
         if tie_embeddings:
             self.generator.weight = self.tgt_embed.table.weight

@@ -1,0 +1,58 @@
+"""Score, on the Multi30k validation set, the average of the last k epochs' weights of a run, after
+any number of epochs: which epoch budget and which k to put in the recipe.
+
+    python benchmarks/multi30k.py --epochs 30 --train-set average_last=30 --out runs/m30k
+    python benchmarks/multi30k_averages.py runs/m30k --epochs 20,25,30 --average 1,3,5,8 --beam 4
+
+The run must keep its epochs' weights (`--train-set average_last=N`, N at least the largest
+epoch budget scored). Only the validation set is decoded: test2016 is never used to choose.
+Prints one line per (epochs, k) and writes `averages.json` into the run folder.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from transformer.experiments.evaluate import evaluate_split
+from transformer.experiments.recipes import RECIPES
+from transformer.experiments.runs import load_run
+from transformer.tasks import load_task
+from transformer.train import average_checkpoints
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--epochs", required=True, help="comma-separated epoch budgets, e.g. 20,25,30")
+    parser.add_argument("--average", default="1,3,5", help="comma-separated k: the last k epochs averaged")
+    parser.add_argument("--beam", type=int, default=4)
+    args = parser.parse_args()
+    run = Path(args.run)
+    model, meta = load_run(run, "checkpoint_best.pt", device="cpu")
+    data = load_task("multi30k", **meta["task_options"])
+    extra = RECIPES["multi30k"].decode_extra
+    scores = []
+    for epochs in (int(e) for e in args.epochs.split(",")):
+        for k in (int(v) for v in args.average.split(",")):
+            paths = [run / f"checkpoint_epoch{e}.pt" for e in range(epochs - k + 1, epochs + 1)]
+            missing = [p.name for p in paths if not p.exists()]
+            if missing:
+                print(f"epochs {epochs}, last {k}: missing {', '.join(missing)}; skipped", file=sys.stderr)
+                continue
+            model.load_state_dict(average_checkpoints(paths))
+            with torch.no_grad():
+                greedy = evaluate_split(model, data, "valid", extra)
+                beam = evaluate_split(model, data, "valid", extra, beam_size=args.beam)
+            record = {"epochs": epochs, "average_last": k, "valid_loss": greedy["loss_loss"],
+                      "greedy_bleu": greedy["bleu"], f"beam{args.beam}_bleu": beam["bleu"]}
+            scores.append(record)
+            print(json.dumps(record), flush=True)
+    (run / "averages.json").write_text(json.dumps(scores, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
