@@ -281,3 +281,16 @@ def test_ctrl_c_saves_the_run_exits_130_and_says_how_to_resume(tmp_path):
     assert history["interrupted"] and len(history["epochs"]) < 50, "the interrupted run was not saved as such"
     result = _run(["train", "--resume", str(run), "--epochs", str(len(history["epochs"]) + 1), "--no-progress"])
     assert result.returncode == 0, f"resume failed: {result.stderr[-500:]}"
+
+
+def test_decoding_is_capped_by_the_models_positions_and_says_so_once(tmp_path, capsys):
+    """max_len 12 covers every source (test_long's are up to 10 + EOS) but not source + 4 more tokens
+    of output: training finishes with its metrics, and evaluating says once that outputs were capped."""
+    run = tmp_path / "short"
+    code = main(["train", "--task", "copy", "--run-dir", str(run), "--epochs", "1", "--no-progress", "--set", "max_len=12",
+                 *TINY_MODEL, *TINY_COPY])
+    assert code == 0 and (run / "metrics.json").exists(), f"exit {code}; metrics.json written: {(run / 'metrics.json').exists()}"
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--split", "test_long"]) == 0, "evaluate failed on a model with few positions"
+    said = [line for line in capsys.readouterr().err.splitlines() if "capped at 12 tokens" in line]
+    assert len(said) == 1, f"the cap should be said exactly once, got {said}"

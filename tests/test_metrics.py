@@ -46,3 +46,12 @@ def test_perplexity_is_exp_of_loss():
 def test_mismatched_lengths_are_an_error():
     with pytest.raises(ValueError, match="as many hypotheses as references, got 1 and 2"):
         bleu(["a"], ["a", "b"])
+
+
+def test_exact_match_by_length_counts_the_items_of_each_length():
+    """Each length's share of exact outputs, beside how many items it rests on."""
+    from transformer.metrics import exact_match_by_length
+
+    share, counts = exact_match_by_length([2, 2, 3], [[1, 2], [1, 1], [5, 6, 7]], [[1, 2], [1, 2], [5, 6, 7]])
+    assert share == {2: 0.5, 3: 1.0}, f"exact match by length {share}, expected {{2: 0.5, 3: 1.0}}"
+    assert counts == {2: 2, 3: 1}, f"items by length {counts}, expected {{2: 2, 3: 1}}"

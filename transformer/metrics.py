@@ -52,6 +52,21 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
     return {"chrf": score.score, "chrf_signature": str(metric.get_signature())}
 
 
+def exact_match_by_length(lengths: Sequence[int], hypotheses: Sequence[Sequence], references: Sequence[Sequence]
+                          ) -> tuple[dict[int, float], dict[int, int]]:
+    """Exact match among the items of each length (the source's, say), and how many items each length has.
+
+    A length with few items gives a coarse fraction (one item: 0 or 1), so the counts go with it.
+    """
+    _same_length(hypotheses, references)
+    _same_length(lengths, references)
+    by_length: dict[int, list[bool]] = {}
+    for n, h, r in zip(lengths, hypotheses, references):
+        by_length.setdefault(int(n), []).append(list(h) == list(r))
+    return ({n: sum(v) / len(v) for n, v in sorted(by_length.items())},
+            {n: len(v) for n, v in sorted(by_length.items())})
+
+
 def perplexity(mean_loss: float) -> float:
     """exp of the mean per-token cross-entropy (in nats)."""
     return math.exp(min(mean_loss, 50.0))

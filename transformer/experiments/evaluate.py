@@ -18,7 +18,7 @@ import torch
 
 from transformer.decoding import greedy_decode, strip_special, translate_ids
 from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, SEQ2SEQ, TAGGING
-from transformer.metrics import bleu, chrf, classification_report, exact_match, token_accuracy
+from transformer.metrics import bleu, chrf, classification_report, exact_match, exact_match_by_length, token_accuracy
 from transformer.objectives import evaluate
 from transformer.tasks import BOS, EOS, JOINER, PAD, TaskData, make_batches
 
@@ -82,11 +82,8 @@ def _seq2seq_scores(model, data: TaskData, split: str, decode_extra: int, beam_s
         texts = [data.decode_target(ids) for ids in hypotheses]
         scores.update(bleu(texts, data.references[split]))
         scores.update(chrf(texts, data.references[split]))
-    by_length: dict[int, list[bool]] = {}
-    for (source, _), h, r in zip(pairs, hypotheses, references):
-        by_length.setdefault(len(source), []).append(h == r)
-    scores["exact_match_by_source_length"] = {n: sum(v) / len(v) for n, v in sorted(by_length.items())}
-    scores["items_by_source_length"] = {n: len(v) for n, v in sorted(by_length.items())}
+    scores["exact_match_by_source_length"], scores["items_by_source_length"] = exact_match_by_length(
+        [len(source) for source, _ in pairs], hypotheses, references)
     return scores
 
 
