@@ -14,9 +14,10 @@ import pytest
 from transformer_impl import stub_exercise, stubs_behind
 
 from transformer import course
-from transformer.course import exercises
+from transformer.course import exercises, workspaces
 from transformer.course.syllabus import MARKERS
-from transformer.course.exercises import Exercise, new_workspace, package_exercises, restore, workspace_status
+from transformer.course.exercises import Exercise, package_exercises
+from transformer.course.workspaces import new_workspace, restore, workspace_status
 
 pytestmark = pytest.mark.walkthrough
 
@@ -269,7 +270,7 @@ def test_status_command_counts_each_state(tmp_path, capsys):
     new_workspace(workspace, chapters=["attention"])
     write_body(workspace / "transformer" / "attention.py", "merge_heads", reference_body("attention.py", "merge_heads"))
     restore(workspace, names=["split_heads"])
-    assert exercises.main(["status", str(workspace)]) == 0, "status failed"
+    assert workspaces.main(["status", str(workspace)]) == 0, "status failed"
     out = capsys.readouterr().out
     others = len(package_exercises()) - 7
     summary = f"5 to do, 1 written by you (1 the same as the reference), 1 restored, {others} with the reference code"
@@ -286,14 +287,14 @@ def test_hint_gives_the_next_level_each_time_then_says_there_is_no_more(tmp_path
     assert len(attend.levels) == 3, f"MultiHeadAttention.attend has {len(attend.levels)} levels, this test expects 3"
     said = []
     for _ in range(3):
-        assert exercises.main(["hint", str(workspace), "MultiHeadAttention.attend"]) == 0, "hint failed"
+        assert workspaces.main(["hint", str(workspace), "MultiHeadAttention.attend"]) == 0, "hint failed"
         said.append(" ".join(capsys.readouterr().out.split()))
     for level, out in zip((2, 3), said):
         assert f"hint {level} of 3" in out, f"call {level - 1} should give hint {level} of 3: {out!r}"
         assert " ".join(attend.levels[level - 1].split()) in out, f"hint {level}'s text missing from {out!r}"
     assert "(the last: the full recipe)" in said[1], f"the recipe is not called the last hint: {said[1]!r}"
     assert said[2].startswith("MultiHeadAttention.attend: no further hint"), f"a fourth call said {said[2]!r}"
-    record = exercises.read_record(workspace)
+    record = workspaces.read_record(workspace)
     assert record["hints"] == {"attention.py:MultiHeadAttention.attend": 3}, f"the record holds {record['hints']}"
 
 
@@ -301,8 +302,8 @@ def test_hint_levels_are_kept_per_exercise_and_per_workspace(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
     new_workspace(first, chapters=["attention"])
     new_workspace(second, chapters=["attention"])
-    given = [exercises.next_hint(first, "split_heads")[1], exercises.next_hint(first, "causal_mask")[1],
-             exercises.next_hint(second, "split_heads")[1], exercises.next_hint(first, "split_heads")[1]]
+    given = [workspaces.next_hint(first, "split_heads")[1], workspaces.next_hint(first, "causal_mask")[1],
+             workspaces.next_hint(second, "split_heads")[1], workspaces.next_hint(first, "split_heads")[1]]
     assert given == [2, 2, 2, 3], f"levels given {given}: expected 2 and 2 (two exercises), 2 (another workspace), 3"
 
 
@@ -311,30 +312,30 @@ def test_a_one_level_marker_has_no_further_hint(tmp_path, monkeypatch, capsys):
     workspace = tmp_path / "ws"
     new_workspace(workspace, chapters=["attention"])
     single = Exercise("masks.py", "causal_mask", "attention", "the whole recipe in one line", 1)
-    monkeypatch.setattr(exercises, "package_exercises", lambda root=None, chapters=None: [single])
+    monkeypatch.setattr(workspaces, "package_exercises", lambda root=None, chapters=None: [single])
     assert single.levels == ("the whole recipe in one line",), f"one-level exercise has levels {single.levels}"
     assert "next hint" not in single.message("ws"), f"a one-level stub points to more hints: {single.message('ws')}"
-    assert exercises.main(["hint", str(workspace), "causal_mask"]) == 0, "hint failed"
+    assert workspaces.main(["hint", str(workspace), "causal_mask"]) == 0, "hint failed"
     out = capsys.readouterr().out
     assert out.startswith("causal_mask: no further hint; you have had its stub's, the only one"), out
 
 
 def test_hint_for_an_unknown_name_suggests_the_close_ones(tmp_path, capsys):
     new_workspace(tmp_path / "ws", chapters=["attention"])
-    assert exercises.main(["hint", str(tmp_path / "ws"), "causal_mas"]) == 2, "an unknown name should fail"
+    assert workspaces.main(["hint", str(tmp_path / "ws"), "causal_mas"]) == 2, "an unknown name should fail"
     err = capsys.readouterr().err.strip()
     assert err == "error: exercise: no exercise named 'causal_mas'; did you mean causal_mask?", err
 
 
 def test_command_line_errors_are_one_line(tmp_path, capsys):
-    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "atention"]) == 2, "a typo was accepted"
+    assert workspaces.main(["new", str(tmp_path / "ws"), "--chapter", "atention"]) == 2, "a typo was accepted"
     err = capsys.readouterr().err.strip()
     assert err == f"error: chapter: expected one of {', '.join(CHAPTERS)}, got 'atention'", err
-    assert exercises.main(["new", str(tmp_path / "ws"), "--chapter", "attention"]) == 0, "new failed"
-    assert exercises.main(["new", str(tmp_path / "ws")]) == 2, "new overwrote an existing workspace"
+    assert workspaces.main(["new", str(tmp_path / "ws"), "--chapter", "attention"]) == 0, "new failed"
+    assert workspaces.main(["new", str(tmp_path / "ws")]) == 2, "new overwrote an existing workspace"
     err = capsys.readouterr().err
     assert "already exists" in err, err
-    assert exercises.main(["status", str(tmp_path)]) == 2, "status accepted a folder that is no workspace"
+    assert workspaces.main(["status", str(tmp_path)]) == 2, "status accepted a folder that is no workspace"
     err = capsys.readouterr().err
     assert "expected a folder holding transformer/__init__.py" in err, err
 

@@ -33,7 +33,7 @@ BATCH, HEADS, Q_SEQ, KV_SEQ, D_MODEL = 2, 4, 3, 5, 32
 BOS, EOS = 1, 2
 
 
-def refuses(error: type[Exception], pattern: str, call, *args, **kwargs) -> str:
+def assert_refuses(error: type[Exception], pattern: str, call, *args, **kwargs) -> str:
     """`call(*args, **kwargs)` raises `error` with a one-line message matching `pattern`."""
     with pytest.raises(error, match=pattern) as info:
         call(*args, **kwargs)
@@ -70,7 +70,7 @@ def test_attention_input_of_another_dtype_than_the_weights_is_named(wrong, dtype
     attention = MultiHeadAttention(D_MODEL, HEADS)
     inputs = {name: randn(BATCH, Q_SEQ if name == "query" else KV_SEQ, D_MODEL) for name in ("query", "key", "value")}
     inputs[wrong] = inputs[wrong].to(dtype)
-    refuses(TypeError, rf"^{wrong}: expected dtype torch.float32 \(the dtype of the weights\), got {dtype}$",
+    assert_refuses(TypeError, rf"^{wrong}: expected dtype torch.float32 \(the dtype of the weights\), got {dtype}$",
             attention, inputs["query"], inputs["key"], inputs["value"])
 
 
@@ -82,14 +82,14 @@ def test_attention_under_autocast_takes_inputs_of_the_autocast_dtype():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         output, _ = attention(query, query, query)
     assert output.shape == (BATCH, Q_SEQ, D_MODEL), f"autocast attention gave shape {tuple(output.shape)}"
-    refuses(TypeError, "query: expected dtype torch.float32", attention, query, query, query)
+    assert_refuses(TypeError, "query: expected dtype torch.float32", attention, query, query, query)
 
 
 @pytest.mark.attention
 def test_expect_dtype_refuses_integers_even_under_autocast():
     """Autocast casts floating tensors only: an integer tensor is still refused."""
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.int64$",
+        assert_refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.int64$",
                 expect_dtype, "x", torch.zeros(2, 3, dtype=torch.long), torch.float32)
 
 
@@ -97,7 +97,7 @@ def test_expect_dtype_refuses_integers_even_under_autocast():
 def test_feed_forward_input_of_another_dtype_is_named():
     """float16 into the float32 feed-forward network: one line, not a matmul dtype error."""
     ffn = PositionwiseFeedForward(D_MODEL, 64)
-    refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$",
+    assert_refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$",
             ffn, randn(BATCH, Q_SEQ, D_MODEL).half())
 
 
@@ -105,7 +105,7 @@ def test_feed_forward_input_of_another_dtype_is_named():
 def test_encoder_input_of_another_dtype_is_named():
     """A float64 source representation into a float32 encoder: one line from the stack."""
     encoder = Encoder(2, D_MODEL, HEADS, 64)
-    refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float64$",
+    assert_refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float64$",
             encoder, randn(BATCH, KV_SEQ, D_MODEL, dtype=torch.float64))
 
 
@@ -114,11 +114,11 @@ def test_decoder_inputs_of_another_dtype_are_named():
     """The target states and the memory must both have the weights' dtype, in forward, start and step."""
     decoder = Decoder(2, D_MODEL, HEADS, 64)
     x, memory = randn(BATCH, Q_SEQ, D_MODEL), randn(BATCH, KV_SEQ, D_MODEL)
-    refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", decoder, x.half(), memory)
-    refuses(TypeError, "^memory: expected dtype torch.float32 .*got torch.float16$", decoder, x, memory.half())
-    refuses(TypeError, "^memory: expected dtype torch.float32 .*got torch.float64$", decoder.start, memory.double())
+    assert_refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", decoder, x.half(), memory)
+    assert_refuses(TypeError, "^memory: expected dtype torch.float32 .*got torch.float16$", decoder, x, memory.half())
+    assert_refuses(TypeError, "^memory: expected dtype torch.float32 .*got torch.float64$", decoder.start, memory.double())
     cache = decoder.start(memory)
-    refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", decoder.step, x[:, :1].half(), cache)
+    assert_refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", decoder.step, x[:, :1].half(), cache)
 
 
 @pytest.mark.recurrent
@@ -128,16 +128,16 @@ def test_cell_input_and_state_of_another_dtype_are_named(cell_type):
     cell = cell_type(3, 5)
     x = randn(BATCH, 3)
     state = cell.initial_state(BATCH, x)
-    refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$", cell, x.half())
-    refuses(TypeError, "^state h: expected dtype torch.float32 .*got torch.float64$",
+    assert_refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$", cell, x.half())
+    assert_refuses(TypeError, "^state h: expected dtype torch.float32 .*got torch.float64$",
             cell, x, (state[0].double(), *state[1:]))
-    refuses(ValueError, r"^x: expected shape \(batch, input=3\), got \(2, 4\)$", cell, randn(BATCH, 4))
-    refuses(ValueError, r"^state h: expected shape \(batch=2, hidden=5\), got \(2, 6\)$",
+    assert_refuses(ValueError, r"^x: expected shape \(batch, input=3\), got \(2, 4\)$", cell, randn(BATCH, 4))
+    assert_refuses(ValueError, r"^state h: expected shape \(batch=2, hidden=5\), got \(2, 6\)$",
             cell, x, (randn(BATCH, 6), *state[1:]))
-    refuses(ValueError, rf"^state: expected a tuple of {cell.n_states} tensor\(s\) for a {cell_type.__name__}, got",
+    assert_refuses(ValueError, rf"^state: expected a tuple of {cell.n_states} tensor\(s\) for a {cell_type.__name__}, got",
             cell, x, (*state, state[0]))
     if hasattr(cell, "gates"):
-        refuses(TypeError, "^x: expected dtype torch.float32", cell.gates, x.half(), state)
+        assert_refuses(TypeError, "^x: expected dtype torch.float32", cell.gates, x.half(), state)
 
 
 @pytest.mark.recurrent
@@ -146,10 +146,10 @@ def test_recurrent_stack_input_and_state_of_another_dtype_are_named():
     stack = RecurrentStack("lstm", 3, 5, n_layers=2)
     x = randn(BATCH, KV_SEQ, 3)
     state = stack.initial_state(BATCH, x)
-    refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$", stack, x.half())
-    refuses(TypeError, "^state c: expected dtype torch.float32 .*got torch.float64$",
+    assert_refuses(TypeError, r"^x: expected dtype torch.float32 \(the dtype of the weights\), got torch.float16$", stack, x.half())
+    assert_refuses(TypeError, "^state c: expected dtype torch.float32 .*got torch.float64$",
             stack, x, state=(state[0], state[1].double()))
-    refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", stack.step, x[:, 0].half(), state)
+    assert_refuses(TypeError, "^x: expected dtype torch.float32 .*got torch.float16$", stack.step, x[:, 0].half(), state)
 
 
 @pytest.mark.embeddings
@@ -157,7 +157,7 @@ def test_recurrent_stack_input_and_state_of_another_dtype_are_named():
 def test_ids_of_a_dtype_other_than_long_or_int32_are_refused(dtype):
     """uint8 wraps at 256 and bool is no id: only torch.long and torch.int32 ids are read, and the line says so."""
     embedding = TokenEmbedding(10, 4)
-    refuses(TypeError, rf"^ids: expected integer token ids \(torch.long\), got dtype {dtype} \(torch.int32 is accepted too\)$",
+    assert_refuses(TypeError, rf"^ids: expected integer token ids \(torch.long\), got dtype {dtype} \(torch.int32 is accepted too\)$",
             embedding, ids(BATCH, 3, vocab=10).to(dtype))
 
 
@@ -174,8 +174,8 @@ def test_transformer_refuses_uint8_ids_and_reads_int32_ids_as_long():
     """Model entry points check the id dtype too; int32 ids give the logits long ids give."""
     model = transformer_model()
     src, tgt_in = ids(BATCH, 4), ids(BATCH, 3, vocab=13)
-    refuses(TypeError, r"^src: expected integer token ids \(torch.long\), got dtype torch.uint8", model, src.byte(), tgt_in)
-    refuses(TypeError, r"^tgt_in: expected integer token ids \(torch.long\), got dtype torch.uint8", model, src, tgt_in.byte())
+    assert_refuses(TypeError, r"^src: expected integer token ids \(torch.long\), got dtype torch.uint8", model, src.byte(), tgt_in)
+    assert_refuses(TypeError, r"^tgt_in: expected integer token ids \(torch.long\), got dtype torch.uint8", model, src, tgt_in.byte())
     torch.testing.assert_close(model(src.int(), tgt_in.int()), model(src, tgt_in), rtol=0, atol=0,
                                msg=lambda detail: f"int32 ids give other logits than long ids\n{detail}")
 
@@ -184,7 +184,7 @@ def test_transformer_refuses_uint8_ids_and_reads_int32_ids_as_long():
 def test_recurrent_model_refuses_uint8_ids():
     """The recurrent seq2seq checks the id dtype at its entry points."""
     model = recurrent_model()
-    refuses(TypeError, r"^src: expected integer token ids \(torch.long\), got dtype torch.uint8",
+    assert_refuses(TypeError, r"^src: expected integer token ids \(torch.long\), got dtype torch.uint8",
             model, ids(BATCH, 4).byte(), ids(BATCH, 3, vocab=13))
 
 
@@ -208,7 +208,7 @@ def test_attention_functions_refuse_a_mask_that_is_not_boolean(attend, dtype):
     """A float mask would be added to the scores by PyTorch's kernel, an int mask read as bits:
     both functions take boolean masks only (True = may attend)."""
     mask = torch.ones(BATCH, 1, 1, KV_SEQ, dtype=dtype)
-    refuses(TypeError, rf"^mask: expected a boolean mask \(True = may attend\), got dtype {dtype}$", attend, *heads_inputs(), mask)
+    assert_refuses(TypeError, rf"^mask: expected a boolean mask \(True = may attend\), got dtype {dtype}$", attend, *heads_inputs(), mask)
 
 
 @pytest.mark.attention
@@ -218,7 +218,7 @@ def test_attention_functions_refuse_a_mask_that_is_not_boolean(attend, dtype):
 def test_attention_functions_refuse_a_mask_that_does_not_broadcast_to_the_scores(attend, shape):
     """The mask must broadcast to the scores (batch, heads, q_seq, kv_seq) without enlarging them."""
     mask = torch.ones(shape, dtype=torch.bool)
-    refuses(ValueError, rf"^mask: expected a mask that broadcasts to the scores {SCORES}, got shape",
+    assert_refuses(ValueError, rf"^mask: expected a mask that broadcasts to the scores {SCORES}, got shape",
             attend, *heads_inputs(), mask)
 
 
@@ -228,12 +228,12 @@ def test_multi_head_attention_names_the_scores_axes_a_mask_must_fit():
     attention = MultiHeadAttention(D_MODEL, HEADS)
     query, memory = randn(BATCH, Q_SEQ, D_MODEL), randn(BATCH, KV_SEQ, D_MODEL)
     wrong = torch.ones(BATCH, 1, 1, KV_SEQ + 1, dtype=torch.bool)
-    refuses(ValueError, r"^mask: expected a mask that broadcasts to the scores "
+    assert_refuses(ValueError, r"^mask: expected a mask that broadcasts to the scores "
             rf"\(batch={BATCH}, heads={HEADS}, q_seq={Q_SEQ}, kv_seq={KV_SEQ}\), got shape \(2, 1, 1, 6\)$",
             attention, query, memory, memory, wrong)
-    refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
+    assert_refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
             attention, query, memory, memory, torch.zeros(BATCH, 1, 1, KV_SEQ))
-    refuses(TypeError, r"^mask: expected a boolean torch.Tensor \(True = may attend\) or None, got list$",
+    assert_refuses(TypeError, r"^mask: expected a boolean torch.Tensor \(True = may attend\) or None, got list$",
             attention, query, memory, memory, [[True] * KV_SEQ])
 
 
@@ -249,11 +249,11 @@ def test_masks_that_broadcast_are_accepted():
 def test_masked_softmax_refuses_a_mask_that_is_not_boolean_or_does_not_fit():
     """The softmax both attention families share checks its mask against the scores."""
     scores = randn(BATCH, KV_SEQ)
-    refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
+    assert_refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
             masked_softmax, scores, torch.ones(BATCH, KV_SEQ))
-    refuses(TypeError, "^mask: expected a boolean mask .*got dtype torch.int32$",
+    assert_refuses(TypeError, "^mask: expected a boolean mask .*got dtype torch.int32$",
             masked_softmax, scores, torch.ones(BATCH, KV_SEQ, dtype=torch.int32))
-    refuses(ValueError, r"^mask: expected a mask that broadcasts to the scores \(2, 5\), got shape \(2, 4\)$",
+    assert_refuses(ValueError, r"^mask: expected a mask that broadcasts to the scores \(2, 5\), got shape \(2, 4\)$",
             masked_softmax, scores, torch.ones(BATCH, KV_SEQ - 1, dtype=torch.bool))
 
 
@@ -264,9 +264,9 @@ def test_recurrent_attention_refuses_a_mask_that_is_not_boolean_or_does_not_fit(
     """Bahdanau and Luong attention check the source mask (batch, src_seq) before scoring."""
     query, memory = randn(BATCH, 6), randn(BATCH, KV_SEQ, 6)
     keys = attention.project_keys(memory)
-    refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
+    assert_refuses(TypeError, r"^mask: expected a boolean mask \(True = may attend\), got dtype torch.float32$",
             attention, query, keys, memory, torch.ones(BATCH, KV_SEQ))
-    refuses(ValueError, rf"^mask: expected a mask that broadcasts to the scores \(batch={BATCH}, src_seq={KV_SEQ}\), "
+    assert_refuses(ValueError, rf"^mask: expected a mask that broadcasts to the scores \(batch={BATCH}, src_seq={KV_SEQ}\), "
             r"got shape \(2, 7\)$", attention, query, keys, memory, torch.ones(BATCH, KV_SEQ + 2, dtype=torch.bool))
 
 
@@ -278,7 +278,7 @@ def test_recurrent_attention_refuses_a_mask_that_is_not_boolean_or_does_not_fit(
                                                  (4.0, TypeError, r"4.0 \(float\)"), (True, TypeError, r"True \(bool\)")])
 def test_multi_head_attention_refuses_a_head_count_that_is_not_a_positive_integer(n_heads, error, got):
     """MultiHeadAttention(32, 0) was a ZeroDivisionError and (32, -4) built heads of size -8: one line instead."""
-    refuses(error, rf"^MultiHeadAttention.n_heads: expected a positive integer, got {got}$", MultiHeadAttention, 32, n_heads)
+    assert_refuses(error, rf"^MultiHeadAttention.n_heads: expected a positive integer, got {got}$", MultiHeadAttention, 32, n_heads)
 
 
 @pytest.mark.attention
@@ -286,15 +286,15 @@ def test_multi_head_attention_refuses_a_head_count_that_is_not_a_positive_intege
                                             (math.inf, ValueError), (True, TypeError), ("0.1", TypeError)])
 def test_dropout_outside_zero_one_is_refused(dropout, error):
     """A dropout rate is a probability in [0, 1): 1 would drop every weight, a bool or a string is a slip."""
-    refuses(error, r"^MultiHeadAttention.dropout: expected a probability in \[0, 1\), got", MultiHeadAttention, 32, 4, dropout)
+    assert_refuses(error, r"^MultiHeadAttention.dropout: expected a probability in \[0, 1\), got", MultiHeadAttention, 32, 4, dropout)
 
 
 @pytest.mark.attention
 def test_d_model_that_is_not_a_positive_integer_is_refused():
     """d_model 0, -8 or 32.0: one line naming the argument."""
-    refuses(ValueError, "^MultiHeadAttention.d_model: expected a positive integer, got 0$", MultiHeadAttention, 0, 4)
-    refuses(ValueError, "^MultiHeadAttention.d_model: expected a positive integer, got -8$", MultiHeadAttention, -8, 4)
-    refuses(TypeError, r"^MultiHeadAttention.d_model: expected a positive integer, got 32.0 \(float\)$", MultiHeadAttention, 32.0, 4)
+    assert_refuses(ValueError, "^MultiHeadAttention.d_model: expected a positive integer, got 0$", MultiHeadAttention, 0, 4)
+    assert_refuses(ValueError, "^MultiHeadAttention.d_model: expected a positive integer, got -8$", MultiHeadAttention, -8, 4)
+    assert_refuses(TypeError, r"^MultiHeadAttention.d_model: expected a positive integer, got 32.0 \(float\)$", MultiHeadAttention, 32.0, 4)
 
 
 @pytest.mark.embeddings
@@ -313,7 +313,7 @@ def test_d_model_that_is_not_a_positive_integer_is_refused():
         "sin-dropout", "learned-max_len-0", "learned-d_model-float"])
 def test_embedding_and_position_sizes_must_be_positive_integers(build, pattern):
     """Tables of zero rows or columns, or a float size, are refused when the module is built."""
-    refuses((ValueError, TypeError), f"^{pattern}$", build)
+    assert_refuses((ValueError, TypeError), f"^{pattern}$", build)
 
 
 @pytest.mark.encoder
@@ -331,7 +331,7 @@ def test_embedding_and_position_sizes_must_be_positive_integers(build, pattern):
         "layers-0", "layers-float", "encoder-dropout"])
 def test_encoder_sizes_must_be_positive_integers(build, pattern):
     """An encoder of zero layers (which silently returned its input) or a zero-width network is refused."""
-    refuses((ValueError, TypeError), f"^{pattern}$", build)
+    assert_refuses((ValueError, TypeError), f"^{pattern}$", build)
 
 
 @pytest.mark.decoder
@@ -344,7 +344,7 @@ def test_encoder_sizes_must_be_positive_integers(build, pattern):
 ], ids=["layers-0", "heads-negative", "dropout-2", "layer-d_ff", "layer-d_model-bool"])
 def test_decoder_sizes_must_be_positive_integers(build, pattern):
     """A decoder of zero layers (whose `start` failed with an IndexError) is refused when built."""
-    refuses((ValueError, TypeError), f"^{pattern}$", build)
+    assert_refuses((ValueError, TypeError), f"^{pattern}$", build)
 
 
 @pytest.mark.recurrent
@@ -358,7 +358,7 @@ def test_decoder_sizes_must_be_positive_integers(build, pattern):
 ], ids=["cell-hidden-float", "cell-input-bool", "stack-hidden-0", "stack-input-negative", "stack-layers-float", "stack-dropout-bool"])
 def test_recurrent_sizes_must_be_positive_integers(build, pattern):
     """Cells and stacks refuse floats and bools where a size is expected, not only sizes below 1."""
-    refuses((ValueError, TypeError), f"^{pattern}$", build)
+    assert_refuses((ValueError, TypeError), f"^{pattern}$", build)
 
 
 @pytest.mark.rnn_attention
@@ -370,7 +370,7 @@ def test_recurrent_sizes_must_be_positive_integers(build, pattern):
 ], ids=["bahdanau-attention_size-0", "bahdanau-query-float", "luong-dot-0", "luong-memory-negative"])
 def test_recurrent_attention_sizes_must_be_positive_integers(build, pattern):
     """Bahdanau's attention_size 0 was a ZeroDivisionError, Luong's sizes 0 built an empty layer."""
-    refuses((ValueError, TypeError), f"^{pattern}$", build)
+    assert_refuses((ValueError, TypeError), f"^{pattern}$", build)
 
 
 # ---------------------------------------------------------------- empty sources
@@ -385,9 +385,9 @@ def test_transformer_refuses_an_empty_source_or_target():
     """A source of length 0 used to give logits from a memory of nothing; now it is one line, as an empty target."""
     model = transformer_model()
     empty = torch.zeros(BATCH, 0, dtype=torch.long)
-    refuses(ValueError, EMPTY_SOURCE, model, empty, ids(BATCH, 3, vocab=13))
-    refuses(ValueError, EMPTY_SOURCE, model.start_decoding, empty)
-    refuses(ValueError, EMPTY_TARGET, model, ids(BATCH, 4), empty)
+    assert_refuses(ValueError, EMPTY_SOURCE, model, empty, ids(BATCH, 3, vocab=13))
+    assert_refuses(ValueError, EMPTY_SOURCE, model.start_decoding, empty)
+    assert_refuses(ValueError, EMPTY_TARGET, model, ids(BATCH, 4), empty)
 
 
 @pytest.mark.seq2seq
@@ -396,9 +396,9 @@ def test_recurrent_model_refuses_an_empty_source_or_target(attention):
     """The recurrent model failed deep in torch.stack on an empty source; now it is the same line as the Transformer's."""
     model = recurrent_model(attention)
     empty = torch.zeros(BATCH, 0, dtype=torch.long)
-    refuses(ValueError, EMPTY_SOURCE, model, empty, ids(BATCH, 3, vocab=13))
-    refuses(ValueError, EMPTY_SOURCE, model.start_decoding, empty)
-    refuses(ValueError, EMPTY_TARGET, model, ids(BATCH, 4), empty)
+    assert_refuses(ValueError, EMPTY_SOURCE, model, empty, ids(BATCH, 3, vocab=13))
+    assert_refuses(ValueError, EMPTY_SOURCE, model.start_decoding, empty)
+    assert_refuses(ValueError, EMPTY_TARGET, model, ids(BATCH, 4), empty)
 
 
 @pytest.mark.decoding
@@ -407,5 +407,5 @@ def test_decoding_refuses_an_empty_source(family):
     """Greedy and beam search check the source before asking the model for anything."""
     model = transformer_model() if family == "transformer" else recurrent_model()
     empty = torch.zeros(BATCH, 0, dtype=torch.long)
-    refuses(ValueError, EMPTY_SOURCE, greedy_decode, model, empty, BOS, EOS, max_len=5)
-    refuses(ValueError, EMPTY_SOURCE, beam_search, model, empty, BOS, EOS, max_len=5)
+    assert_refuses(ValueError, EMPTY_SOURCE, greedy_decode, model, empty, BOS, EOS, max_len=5)
+    assert_refuses(ValueError, EMPTY_SOURCE, beam_search, model, empty, BOS, EOS, max_len=5)

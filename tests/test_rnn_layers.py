@@ -4,6 +4,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import copy_stack_weights
 from strategies import distinct_sizes, lengths, seeds
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -21,14 +22,7 @@ def stack_pair(kind: str, input_size: int, hidden: int, n_layers: int, bidirecti
     ours = RecurrentStack(kind, input_size, hidden, n_layers, 0.0, bidirectional).double().eval()
     theirs = THEIRS[kind](input_size, hidden, n_layers, batch_first=True, bidirectional=bidirectional)
     theirs = theirs.double().eval()
-    with torch.no_grad():
-        for index, cell in enumerate(ours.cells):
-            layer, direction = divmod(index, ours.n_directions)
-            suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            getattr(theirs, "weight_ih" + suffix).copy_(cell.w_ih.weight)
-            getattr(theirs, "weight_hh" + suffix).copy_(cell.w_hh.weight)
-            getattr(theirs, "bias_ih" + suffix).copy_(cell.w_ih.bias)
-            getattr(theirs, "bias_hh" + suffix).copy_(cell.w_hh.bias)
+    copy_stack_weights(ours, theirs)
     return ours, theirs
 
 

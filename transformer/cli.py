@@ -276,10 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_compare)
 
-    from transformer.course import exercises
+    from transformer.course import workspaces
 
     p = sub.add_parser("exercises", help="a learner's workspace: new, status, hint, restore, list")
-    exercises.add_arguments(p)
+    workspaces.add_arguments(p)
 
     p = sub.add_parser("demo", help="the main job: Transformer vs LSTM with attention on copy and number words")
     p.add_argument("--out", default="runs/demo")

@@ -51,11 +51,12 @@ def pick_device(name: str = "auto") -> torch.device:
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as Linux reports them (empty elsewhere)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        return set()
+    for line in lines:
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
     return set()
 
 
