@@ -17,6 +17,7 @@ from transformer.classification import (
     BagOfWordsClassifier,
     TextCNN,
     class_probabilities,
+    keep_words,
     kernel_weights,
     lime,
     occlusion,
@@ -24,6 +25,9 @@ from transformer.classification import (
     sample_masks,
     weighted_ridge,
 )
+
+from transformer.encoder_only import EncoderOnlyConfig, build_transformer_classifier
+from transformer.tasks.vocab import PAD, UNK
 
 pytestmark = pytest.mark.classification
 
@@ -149,6 +153,18 @@ def test_explanations_are_deterministic_for_a_fixed_seed_even_in_training_mode()
     assert not torch.equal(first.importance, other.importance), "LIME ignores its seed"
     assert torch.equal(occlusion(model, ids).importance, occlusion(model, ids).importance), "occlusion varies"
     assert model.training, "explaining left the model in eval mode"
+
+
+def test_a_sentence_with_every_word_dropped_is_one_unknown_word():
+    """The recurrent and Transformer classifiers refuse a row of padding, so an all-dropped sample
+    (LIME draws them, occlusion makes one from a one-word sentence) is [UNK] and both methods run."""
+    rows = keep_words(torch.tensor([5, 6, 7]), torch.tensor([[True, False, True], [False, False, False]]), PAD)
+    assert rows.tolist() == [[5, 7, PAD], [UNK, PAD, PAD]], f"expected the kept words, then [UNK], got {rows.tolist()}"
+    torch.manual_seed(0)
+    model = build_transformer_classifier(EncoderOnlyConfig(vocab_size=VOCAB, n_outputs=2, d_model=8, n_heads=2, n_layers=1,
+                                                         d_ff=16, max_len=8))
+    assert occlusion(model, torch.tensor([5])).importance.shape == (1,), "occlusion of a one-word sentence failed"
+    assert lime(model, torch.tensor([5, 6]), n_samples=50).importance.shape == (2,), "lime with empty samples failed"
 
 
 def test_bad_input_gets_one_clear_line(runtime_checks):

@@ -86,6 +86,10 @@ def test_each_shape_is_used_by_its_own_command(tmp_path, capsys):
     assert main(["classify", str(runs["sorted"]), "a b c", "c b a"]) == 0, "classify failed"
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all(line.split("\t")[0] in ("sorted", "unsorted") for line in lines), lines
+    assert main(["classify", str(runs["sorted"]), "a c b", "--explain", "lime"]) == 0, "classify --explain failed"
+    label_line, words_line = capsys.readouterr().out.splitlines()
+    ranked = [item.split()[0] for item in words_line.strip().split(", ")]
+    assert sorted(ranked) == ["a", "b", "c"], f"--explain should rank every word once, got {words_line!r}"
     assert main(["tag", str(runs["running-max"]), "a c b"]) == 0, "tag failed"
     pairs = capsys.readouterr().out.split()
     assert [pair.split("/")[0] for pair in pairs] == ["a", "c", "b"] and all("/" in pair for pair in pairs), pairs

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from transformer import TransformerConfig, build_transformer
 from transformer.checkpoint import load_checkpoint, save_checkpoint
+from transformer.objectives import drop_words
 from transformer.tasks import make_batch
+from transformer.tasks.vocab import UNK
 from transformer.train import (
     TrainConfig,
     TrainingDiverged,
@@ -104,9 +106,29 @@ def test_an_explicit_mask_chooses_the_positions_that_count():
                                msg=lambda m: f"the mask's 2 positions, tag 0 included, should count: {m}")
 
 
+@given(p=st.floats(0.0, 0.9), seed=st.integers(0, 2**16))
+def test_word_dropout_only_turns_words_into_unk(p, seed):
+    """Dropped words become UNK; padding, BOS, EOS and the words kept are untouched."""
+    torch.manual_seed(seed)
+    ids = torch.randint(0, 40, (4, 30))
+    dropped = drop_words(ids, p, PAD)
+    changed = dropped != ids
+    assert (dropped[changed] == UNK).all(), "a dropped word should become UNK"
+    assert (ids[changed] > UNK).all(), "only words (ids above UNK) may be dropped"
+
+
+def test_word_dropout_drops_about_p_of_the_words():
+    torch.manual_seed(0)
+    ids = torch.randint(UNK + 1, 100, (200, 100))
+    rate = (drop_words(ids, 0.25, PAD) == UNK).float().mean().item()
+    assert abs(rate - 0.25) < 0.01, f"expected about 25% of words dropped, got {rate:.1%}"
+    assert torch.equal(drop_words(ids, 0.0, PAD), ids), "p = 0 should change nothing"
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("schedule", "cosine", r"schedule: expected one of \['warmup', 'constant'\]"),
     ("label_smoothing", 1.5, r"label_smoothing: expected a value in \[0, 1\)"),
+    ("word_dropout", -0.1, r"word_dropout: expected a value in \[0, 1\)"),
     ("epochs", 1.5, "epochs: expected a positive integer, got 1.5"),
     ("epochs", 0, "epochs: expected a positive integer, got 0"),
     ("peak_lr", float("inf"), "peak_lr: expected a positive number, got inf"),

@@ -14,6 +14,11 @@ batch becomes a loss, and what validation measures:
 A loss comes with the number of items it averages over (target tokens, words, sentences), so
 the loop can report an epoch's mean exactly and validation can weigh batches by their size.
 Validation loss is never smoothed, so it is the model's real cross-entropy (or NLL).
+
+Word dropout (Iyyer et al. 2015, §5.2; `TrainConfig.word_dropout`): in training, each real input
+token of a classifier or a tagger becomes UNK with probability p, so the model learns to read a
+sentence with words it does not know, as it will meet them in the test set (a tagger still sees
+the dropped word's characters).
 """
 
 from dataclasses import dataclass
@@ -24,6 +29,19 @@ from torch import Tensor
 from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, SEQ2SEQ, TAGGING
 from transformer.losses import label_smoothed_cross_entropy
 from transformer.metrics import bits_per_token, classification_report, perplexity
+from transformer.tasks.vocab import UNK
+
+
+def drop_words(ids: Tensor, p: float, pad_id: int) -> Tensor:
+    """`ids` with each word replaced by UNK with probability p.
+
+    Only words are dropped: padding and the special tokens below UNK (BOS, which a classifier may
+    pool as its [CLS], and EOS) stay as they are.
+    """
+    if p <= 0:
+        return ids
+    dropped = (torch.rand(ids.shape, device=ids.device) < p) & (ids > UNK) & (ids != pad_id)
+    return ids.masked_fill(dropped, UNK)
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,7 @@ class Seq2SeqObjective:
     name = SEQ2SEQ
     main_metric = "token_accuracy"
 
-    def loss(self, model, batch, smoothing: float) -> tuple[Tensor, int]:
+    def loss(self, model, batch, smoothing: float, word_dropout: float = 0.0) -> tuple[Tensor, int]:
         logits = model(batch.src, batch.tgt_in)
         n = int((batch.tgt_out != model.tgt_pad_id).sum())
         return label_smoothed_cross_entropy(logits, batch.tgt_out, smoothing, model.tgt_pad_id), n
@@ -54,7 +72,7 @@ class LanguageModelObjective:
     name = LANGUAGE_MODEL
     main_metric = "bits_per_token"
 
-    def loss(self, model, batch, smoothing: float) -> tuple[Tensor, int]:
+    def loss(self, model, batch, smoothing: float, word_dropout: float = 0.0) -> tuple[Tensor, int]:
         logits = model(batch.ids)
         n = int((batch.targets != model.pad_id).sum())
         return label_smoothed_cross_entropy(logits, batch.targets, smoothing, model.pad_id), n
@@ -76,9 +94,9 @@ class TaggingObjective:
     name = TAGGING
     main_metric = "token_accuracy"
 
-    def loss(self, model, batch, smoothing: float) -> tuple[Tensor, int]:
+    def loss(self, model, batch, smoothing: float, word_dropout: float = 0.0) -> tuple[Tensor, int]:
         mask = batch.ids != model.pad_id
-        scores = model(batch.ids, batch.chars)
+        scores = model(drop_words(batch.ids, word_dropout, model.pad_id), batch.chars)
         return model.loss(scores, batch.tags, mask, smoothing), int(mask.sum())
 
     def counts(self, model, batch) -> dict:
@@ -100,8 +118,8 @@ class ClassificationObjective:
     name = CLASSIFICATION
     main_metric = "accuracy"
 
-    def loss(self, model, batch, smoothing: float) -> tuple[Tensor, int]:
-        logits = model(batch.ids)
+    def loss(self, model, batch, smoothing: float, word_dropout: float = 0.0) -> tuple[Tensor, int]:
+        logits = model(drop_words(batch.ids, word_dropout, model.pad_id))
         return label_smoothed_cross_entropy(logits[:, None], batch.labels[:, None], smoothing), batch.size
 
     def counts(self, model, batch) -> dict:

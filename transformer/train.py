@@ -62,13 +62,14 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto: CUDA, then Apple MPS, then CPU
     bf16: bool = True  # bfloat16 autocast where the device computes it natively (see transformer.devices)
+    word_dropout: float = 0.0  # classifiers and taggers: each input token becomes UNK with this probability
     average_last: int = 0  # keep the last k epochs' weights; the run's final model is their average (§6.1: 5)
     time_limit: float = 0.0  # stop training after this many seconds (0: no limit); the epoch in hand is validated
 
     def __post_init__(self):
         check_fields(self, positive=("epochs", "peak_lr", "warmup_steps", "adam_eps"))
         check_choice(self, "schedule", SCHEDULES)
-        check_fraction(self, "label_smoothing")
+        check_fraction(self, "label_smoothing", "word_dropout")
         if self.average_last < 0 or self.time_limit < 0:
             raise ValueError(f"TrainConfig: expected average_last >= 0 and time_limit >= 0, "
                              f"got {self.average_last} and {self.time_limit}")
@@ -216,7 +217,8 @@ def train(
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with autocast(device, use_bf16):
-                    loss, n = objective.loss(model, batches[at.batch].to(device), config.label_smoothing)
+                    loss, n = objective.loss(model, batches[at.batch].to(device), config.label_smoothing,
+                                             config.word_dropout)
                 value = loss.item()
                 if not math.isfinite(value):
                     bar.close()

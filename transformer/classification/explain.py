@@ -27,7 +27,8 @@ Notation map: pi -> `weights`, sigma -> `kernel_width` (LIME: 25 on distances ti
 weight; we use pi itself, the kernel as §3.3 writes it. LIME's features are distinct words
 (`bow=True`: a mask drops every occurrence) and it may keep only the top K of them; ours are
 positions, and every position is kept in the fit. Dropping a word removes it (the rest
-shift left), it is not replaced by padding; a sentence with every word dropped is all padding.
+shift left), it is not replaced by padding; a sentence with every word dropped is one unknown
+word, UNK (the recurrent and Transformer classifiers refuse a sentence with no token at all).
 
 `project_2d` (PCA to two dimensions, for plotting sentence vectors) lives here too: it shows
 what a model's sentence vectors separate.
@@ -40,6 +41,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from transformer.interface import SequenceClassifier
+from transformer.tasks.vocab import UNK
 
 DISTANCES = ("cosine", "removed")
 
@@ -71,10 +73,12 @@ def sentence_ids(model: SequenceClassifier, ids: Tensor) -> Int[Tensor, " seq"]:
 
 
 def keep_words(ids: Int[Tensor, " seq"], keep: Bool[Tensor, "samples seq"], pad_id: int) -> Int[Tensor, "samples seq"]:
-    """Row r: the words of `ids` where keep[r] is True, in order, then padding."""
+    """Row r: the words of `ids` where keep[r] is True, in order, then padding; UNK if it keeps none."""
     order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # kept positions first, in order
     positions = torch.arange(ids.shape[0], device=ids.device)
-    return ids[order].masked_fill(positions >= keep.sum(dim=1, keepdim=True), pad_id)
+    rows = ids[order].masked_fill(positions >= keep.sum(dim=1, keepdim=True), pad_id)
+    rows[~keep.any(dim=1), 0] = UNK
+    return rows
 
 
 @torch.no_grad()
