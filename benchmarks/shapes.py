@@ -43,8 +43,9 @@ def most_frequent_tag(data) -> dict:
     tagger.fit(data.words["train"], [[data.tags.name(t) for t in tags] for _, tags, _ in data.train])
     known = data.training_words()
     seen, unseen = [0, 0], [0, 0]
-    for words, (_, tags, _) in zip(data.words["test"], data.splits["test"]):
-        for word, tag, guess in zip(words, tags, tagger.predict(words)):
+    guesses = tagger.predict(data.words["test"])
+    for words, (_, tags, _), sentence_guesses in zip(data.words["test"], data.splits["test"], guesses):
+        for word, tag, guess in zip(words, tags, sentence_guesses):
             bucket = seen if word in known else unseen
             bucket[0] += data.tags.name(tag) == guess
             bucket[1] += 1
@@ -53,6 +54,14 @@ def most_frequent_tag(data) -> dict:
             "best_epoch": 0, "epochs": 0, "bf16": False, "rate": None,
             "test": {"token_accuracy": total, "seen_accuracy": seen[0] / max(seen[1], 1),
                      "unseen_accuracy": unseen[0] / max(unseen[1], 1), "unseen_tokens": unseen[1]}}
+
+
+def value_of(raw: str):
+    """A command-line value as JSON where it parses (numbers, true/false, lists), else the string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def table(task: str, shape: str, results: list[dict]) -> str:
@@ -101,13 +110,13 @@ def main() -> int:
             results.append(most_frequent_tag(data))
             continue
         train = {"time_limit": 60 * args.minutes, **({"bf16": False} if args.no_bf16 else {})}
-        model, train_set = {}, {}
+        model = {}
         for target, values in ((model, args.set), (train, args.train_set)):
             for item in values:
                 who, _, setting = item.partition(":")
                 if who == name:
                     key, _, raw = setting.partition("=")
-                    target[key] = json.loads(raw) if raw[:1] in "0123456789-[{tf" else raw
+                    target[key] = value_of(raw)
         started = time.perf_counter()
         summary = train_run(args.task, name, out / name, train_overrides=train, model_overrides=model, data=data,
                             progress=False, force=True)
