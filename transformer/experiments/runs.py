@@ -94,8 +94,11 @@ def train_run(
     progress: bool = True,
     log=print,
     data=None,
+    test: bool = True,
 ) -> dict:
     """Train one model on one task into `run_dir`; evaluate the best checkpoint on the test split(s).
+
+    `test=False` leaves the test splits unread (choosing a recipe on validation only).
 
     With `resume`, every setting comes from `run_dir/config.json` (only `train_overrides` of
     `epochs` may extend the run) and training continues from `checkpoint_last.pt`. Returns the
@@ -173,7 +176,7 @@ def train_run(
         log(f"the final model averages the weights of epochs {epochs[0]}-{epochs[-1]}: validation loss "
             f"{summary['valid_average']['loss']:.3f} (best single epoch: {summary['valid_best']['loss']:.3f})")
     recipe = RECIPES.get(task, Recipe())
-    for split in evaluated_splits(data):
+    for split in evaluated_splits(data) if test else ():
         summary[split] = evaluate_split(model, data, split, recipe.decode_extra, log=log)
     write_json(run_dir / "metrics.json", summary)
     return summary
