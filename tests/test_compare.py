@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from transformer.experiments.compare import comparison_table, compare, demo, plot_curves, plot_exact_match_by_length
+from transformer.experiments.compare import (
+    compare,
+    comparison_table,
+    demo,
+    plot_curves,
+    plot_exact_match_by_length,
+)
+from transformer.interface import SHAPES
+from transformer.tasks import task_shape
 
 pytestmark = pytest.mark.experiments
 
@@ -70,6 +78,9 @@ def test_compare_matches_recurrent_size_to_the_transformer(tmp_path):
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end(tmp_path):
     results = demo(tmp_path, progress=False, quick=True, log=lambda *a: None)
-    assert set(results) == {"copy", "numbers"}, f"the quick demo runs copy and numbers, ran {sorted(results)}"
-    for task in results:
+    expected = {"copy", "numbers", "sorted", "running-max", "grammar"}
+    assert set(results) == expected, f"the quick demo runs a task of every shape {sorted(expected)}, ran {sorted(results)}"
+    assert {task_shape(task) for task in results} == set(SHAPES), "the demo should show every shape"
+    for task, summaries in results.items():
         assert (tmp_path / task / "comparison.md").exists(), f"the demo wrote no comparison.md for {task}"
+        assert len(summaries) == 2 and all("test" in s for s in summaries), f"{task}: expected two tested models"

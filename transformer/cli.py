@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exercises", help="a learner's workspace: new, status, hint, restore, list")
     workspaces.add_arguments(p)
 
-    p = sub.add_parser("demo", help="the main job: Transformer vs LSTM with attention on copy and number words")
+    p = sub.add_parser("demo", help="the main job: the Transformer beside a recurrent model on a task of every shape")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="a few steps only (for the tests)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted demo")

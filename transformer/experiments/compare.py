@@ -19,11 +19,19 @@ from transformer.interface import CLASSIFICATION, LANGUAGE_MODEL, SEQ2SEQ, TAGGI
 from transformer.tasks import load_task, task_shape
 from transformer.tasks.registry import check_task_options
 
-# The demo trains with each task's recipe, but number words for 10 of its 20 epochs, so that all
-# four runs fit in about 5 minutes on a 2-core CPU; `benchmarks/tasks.py` runs the full recipes
-# (see BENCHMARKS.md for both).
-DEMO_MODELS = ("transformer", "lstm-bahdanau")
-DEMO_SETTINGS = {"copy": {}, "numbers": {"epochs": 10}}
+# The demo trains with each task's recipe, but number words for 10 of its 20 epochs, so that the
+# whole demo fits in about 5 minutes on a 2-core CPU; `benchmarks/tasks.py` runs the full recipes
+# (see BENCHMARKS.md for both). Then one synthetic task of each other shape, a Transformer beside
+# a recurrent model, in seconds each.
+DEMO_PLAN = {  # task -> the models compared on it
+    "copy": ("transformer", "lstm-bahdanau"),
+    "numbers": ("transformer", "lstm-bahdanau"),
+    "sorted": ("transformer", "lstm"),
+    "running-max": ("transformer", "bilstm"),
+    "grammar": ("transformer", "lstm"),
+}
+DEMO_MODELS = DEMO_PLAN["copy"]
+DEMO_SETTINGS = {"numbers": {"epochs": 10}}
 DEMO_MEASURED = "4 min 51 s on an idle 2-core CPU (2026-11-27)"
 QUICK_TASK_OPTIONS = {
     "copy": dict(n_train=256, n_valid=32, n_test=32, n_long=32),
@@ -182,22 +190,25 @@ def plot_exact_match_by_length(summaries: list[dict], train_max_length: int | No
 
 def demo(out: Path, progress: bool = True, quick: bool = False, log=print, resume: bool = False,
          force: bool = False) -> dict:
-    """The main job: the Transformer and an LSTM with attention on copy and number words."""
+    """The main job: the Transformer beside a recurrent model on a task of every shape."""
     started = time.perf_counter()
-    plan = {task: (dict(task_options=QUICK_TASK_OPTIONS[task], epochs=1) if quick else DEMO_SETTINGS[task])
-            for task in ("copy", "numbers")}
+    plan = {task: (dict(task_options=QUICK_TASK_OPTIONS[task], epochs=1) if quick else DEMO_SETTINGS.get(task, {}))
+            for task in DEMO_PLAN}
     for task, settings in plan.items():
-        check_comparison(task, list(DEMO_MODELS), settings.get("epochs"), settings.get("task_options"))
+        check_comparison(task, list(DEMO_PLAN[task]), settings.get("epochs"), settings.get("task_options"))
     epochs = {task: settings.get("epochs", RECIPES[task].train["epochs"]) for task, settings in plan.items()}
     log(f"demo: {' and '.join(DEMO_MODELS)} on copy ({epochs['copy']} epochs) and German -> English number words "
-        f"({epochs['numbers']} of the recipe's {RECIPES['numbers'].train['epochs']} epochs)"
+        f"({epochs['numbers']} of the recipe's {RECIPES['numbers'].train['epochs']} epochs), then a task of each "
+        f"other shape: " + ", ".join(f"{task} ({task_shape(task).replace('_', ' ')})" for task in list(DEMO_PLAN)[2:])
         + ("" if quick else f"; the whole demo took {DEMO_MEASURED}, longer on a busy or slower machine"))
     results = {}
     for task, settings in plan.items():
-        log(f"\n=== {task} ===")
-        results[task] = compare(task, list(DEMO_MODELS), Path(out) / task, progress=progress, log=log, resume=resume,
-                                force=force, **settings)
+        log(f"\n=== {task} ({task_shape(task).replace('_', ' ')}) ===")
+        results[task] = compare(task, list(DEMO_PLAN[task]), Path(out) / task, progress=progress, log=log,
+                                resume=resume, force=force, **settings)
         if results[task] and results[task][-1].get("interrupted"):
             return results
+    log(f"\ndemo finished in {time.perf_counter() - started:.0f} s; tables and plots in {out}/*/")
+    return results
     log(f"\ndemo finished in {time.perf_counter() - started:.0f} s; tables and plots in {out}/*/")
     return results
