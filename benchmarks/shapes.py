@@ -4,14 +4,16 @@ time budget on this machine: test scores beside parameters, training time and th
     python benchmarks/shapes.py --task sst2 --models tfidf,textcnn,bilstm,transformer --minutes 5
     python benchmarks/shapes.py --task tweets --models bow,tfidf,textcnn,bilstm,transformer --minutes 5
     python benchmarks/shapes.py --task ud-pos --models baseline,bilstm,bilstm-char,bilstm-char-crf,transformer-char --minutes 10
-    python benchmarks/shapes.py --task shakespeare --models transformer,lstm --minutes 3
+    python benchmarks/shapes.py --task shakespeare --models transformer,lstm --minutes 3 --match
     python benchmarks/shapes.py --task sst2 --models textcnn --minutes 5 --no-bf16      # the float32 rate beside it
 
 Each model trains alone in this process, one after the other, with `TrainConfig.time_limit` set to
 the budget (the epoch in hand stops when it runs out, and is validated) and the recipe's epochs as
 the upper bound; the final model is the best epoch by validation loss (or the average the recipe
 asks for). The results go to `--out`/results.json and a Markdown table for BENCHMARKS.md; the
-`baseline` of ud-pos is the most-frequent-tag tagger, which needs no training. Recipes are chosen
+`baseline` of ud-pos is the most-frequent-tag tagger, which needs no training. With `--match`,
+each recurrent model is sized (its hidden size) to the parameters of the Transformer trained
+before it, as `transformer compare` does. Recipes are chosen
 on the validation split; test is reported, never tuned on.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from multi30k import machine  # noqa: E402
 
-from transformer.experiments.recipes import RECIPES  # noqa: E402
+from transformer.experiments.recipes import RECIPES, parse_model_name  # noqa: E402
 from transformer.experiments.runs import train_run  # noqa: E402
 from transformer.tasks import load_task  # noqa: E402
 
@@ -100,12 +102,17 @@ def main() -> int:
                         help="a config field for one model, e.g. textcnn:n_filters=150")
     parser.add_argument("--train-set", action="append", default=[], metavar="MODEL:KEY=VALUE",
                         help="a training setting for one model, e.g. bilstm:epochs=20")
+    parser.add_argument("--match", action="store_true",
+                        help="size each recurrent model to the Transformer listed before it")
     args = parser.parse_args()
+    names = args.models.split(",")
+    if args.match and "transformer" not in names:
+        parser.error("--match sizes the recurrent models to a Transformer: list `transformer` first")
     out = Path(args.out or f"runs/bench-{args.task}{'-fp32' if args.no_bf16 else ''}")
     data = load_task(args.task, **RECIPES[args.task].task_options)
     print(f"{datetime.date.today()}: {machine()}\n{data!r}", flush=True)
-    results = []
-    for name in args.models.split(","):
+    results, transformer_parameters = [], None
+    for name in names:
         if name == "baseline":
             results.append(most_frequent_tag(data))
             continue
@@ -118,8 +125,12 @@ def main() -> int:
                     key, _, raw = setting.partition("=")
                     target[key] = value_of(raw)
         started = time.perf_counter()
+        family = parse_model_name(name, data.shape)[0]
+        match = transformer_parameters if args.match and family == "recurrent" else None
         summary = train_run(args.task, name, out / name, train_overrides=train, model_overrides=model, data=data,
-                            progress=False, force=True)
+                            match_parameters=match, progress=False, force=True)
+        if name == "transformer":
+            transformer_parameters = summary["parameters"]
         history = summary["history"]
         rate_key = next(k for k in history[-1] if k.endswith("_per_second"))
         results.append({"model": name, "parameters": summary["parameters"], "train_seconds": summary["train_seconds"],
