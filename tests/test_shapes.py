@@ -143,3 +143,19 @@ def test_synthetic_tasks_are_what_their_names_say():
         assert [tags.tags.name(t) for t in tag_ids] == running, (words, tag_ids)
     grammar = load_task("grammar", n_train=20, n_valid=5)
     assert grammar.decode(grammar.train[:40]).splitlines()[0].endswith("."), "a grammar sentence ends with a full stop"
+
+
+def test_a_run_for_choosing_a_recipe_never_reads_the_test_split(tmp_path, monkeypatch):
+    """`train_run(test=False)` (benchmarks/variants.py) scores validation only: no test metric is
+    computed, so a recipe chosen from it cannot have been tuned on test."""
+    from transformer.experiments import runs
+
+    data = load_task("sorted", n_train=64, n_valid=16, n_test=16)
+    evaluated = []
+    monkeypatch.setattr(runs, "evaluate_split", lambda model, data, split, *a, **k: evaluated.append(split) or {})
+    summary = runs.train_run("sorted", "textcnn", tmp_path / "run", train_overrides={"epochs": 1}, data=data,
+                             progress=False, log=lambda *a: None, test=False)
+    assert evaluated == [] and "test" not in summary, f"test=False evaluated {evaluated}"
+    runs.train_run("sorted", "textcnn", tmp_path / "run", train_overrides={"epochs": 1}, data=data, progress=False,
+                   log=lambda *a: None, force=True)
+    assert evaluated == ["test"], f"by default the run is scored on test, evaluated {evaluated}"
