@@ -38,11 +38,22 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 # The spec's tensors are tiny: one thread is faster than two, and it keeps parallel test runs
 # from thrashing each other's OpenMP spin-waits on a small machine.
 torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # and the commands the tests start in subprocesses
 
 
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run the tests marked slow")
     parser.addoption("--network", action="store_true", help="also run the tests that need the internet")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): the whole spec runs on every core (at most 4, by
+    --maxprocesses); a run that picks a chapter (`-m attention`), a file or a test runs in one
+    process, which starts seconds sooner."""
+    picked = config.option.markexpr or config.option.keyword or config.args_source != pytest.Config.ArgsSource.TESTPATHS
+    if picked:
+        return 0
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def pytest_collection_modifyitems(config, items):

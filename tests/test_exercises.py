@@ -363,7 +363,7 @@ def test_start_here_shows_the_commands_and_the_message_a_learner_meets():
 def run_spec(workspace: Path, junit: Path, *args: str) -> dict[str, list[tuple[str, str, set]]]:
     """Run pytest --impl=workspace from the repository root; return every test's outcome:
     {outcome: [(test, message, {(chapter, name) of the exercise stubs behind it})]}."""
-    command = [sys.executable, "-m", "pytest", f"--impl={workspace}", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", f"--impl={workspace}", "-p", "no:cacheprovider", "-n", "0",
                "-W", "ignore::DeprecationWarning", f"--junitxml={junit}", *args]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert junit.exists(), f"pytest did not run: {result.stdout[-2000:]}{result.stderr[-2000:]}"
@@ -417,7 +417,7 @@ def test_impl_takes_its_folder_after_a_space_or_an_equals_sign(spelling, tmp_pat
     workspace = tmp_path / "my-work"
     new_workspace(workspace, chapters=["attention"])
     impl = ["--impl", str(workspace)] if spelling == "space" else [f"--impl={workspace}"]
-    command = [sys.executable, "-m", "pytest", *impl, "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *impl, "-p", "no:cacheprovider", "-n", "0",
                "tests/test_masks.py::test_causal_mask_worked_example"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     out = result.stdout + result.stderr
