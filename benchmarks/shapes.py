@@ -102,6 +102,8 @@ def main() -> int:
                         help="a config field for one model, e.g. textcnn:n_filters=150")
     parser.add_argument("--train-set", action="append", default=[], metavar="MODEL:KEY=VALUE",
                         help="a training setting for one model, e.g. bilstm:epochs=20")
+    parser.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a task option over the recipe's, e.g. context=256")
     parser.add_argument("--match", action="store_true",
                         help="size each recurrent model to the Transformer listed before it")
     args = parser.parse_args()
@@ -109,7 +111,11 @@ def main() -> int:
     if args.match and "transformer" not in names:
         parser.error("--match sizes the recurrent models to a Transformer: list `transformer` first")
     out = Path(args.out or f"runs/bench-{args.task}{'-fp32' if args.no_bf16 else ''}")
-    data = load_task(args.task, **RECIPES[args.task].task_options)
+    options = dict(RECIPES[args.task].task_options)
+    for item in args.task_option:
+        key, _, raw = item.partition("=")
+        options[key] = value_of(raw)
+    data = load_task(args.task, **options)
     print(f"{datetime.date.today()}: {machine()}\n{data!r}", flush=True)
     results, transformer_parameters = [], None
     for name in names:
@@ -128,6 +134,7 @@ def main() -> int:
         family = parse_model_name(name, data.shape)[0]
         match = transformer_parameters if args.match and family == "recurrent" else None
         summary = train_run(args.task, name, out / name, train_overrides=train, model_overrides=model, data=data,
+                            task_options=options,
                             match_parameters=match, progress=False, force=True)
         if name == "transformer":
             transformer_parameters = summary["parameters"]
@@ -141,7 +148,7 @@ def main() -> int:
                         "test": summary["test"], "history": history, "overrides": {"model": model, "train": train}})
         print(table(args.task, data.shape, results[-1:]).splitlines()[-1], flush=True)
     record = {"date": str(datetime.date.today()), "machine": machine(), "task": args.task, "minutes": args.minutes,
-              "command": " ".join(sys.argv), "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+              "task_options": options, "command": " ".join(sys.argv), "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
               "results": results}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(record, indent=2))
