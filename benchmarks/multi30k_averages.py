@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--out", help="with --report: the JSON file to write")
     parser.add_argument("--average", default="1,3,5", help="comma-separated k: the last k epochs averaged")
     parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--alpha", default="0.6", help="comma-separated length penalties of beam search (--report: one)")
     args = parser.parse_args()
     if not args.epochs and not args.report:
         parser.error("expected --epochs (to choose) or --report E:K (to score the choice)")
@@ -58,9 +59,12 @@ def main() -> int:
             model.load_state_dict(average_checkpoints(paths))
             with torch.no_grad():
                 greedy = evaluate_split(model, data, "valid", extra)
-                beam = evaluate_split(model, data, "valid", extra, beam_size=args.beam)
+                beams = {alpha: evaluate_split(model, data, "valid", extra, beam_size=args.beam, alpha=float(alpha))
+                         for alpha in args.alpha.split(",")}
             record = {"epochs": epochs, "average_last": k, "valid_loss": greedy["loss_loss"],
-                      "greedy_bleu": greedy["bleu"], f"beam{args.beam}_bleu": beam["bleu"]}
+                      "greedy_bleu": greedy["bleu"],
+                      **{f"beam{args.beam}_bleu" + ("" if alpha == "0.6" else f"_alpha{alpha}"): beam["bleu"]
+                         for alpha, beam in beams.items()}}
             scores.append(record)
             print(json.dumps(record), flush=True)
     (run / "averages.json").write_text(json.dumps(scores, indent=2))
@@ -79,11 +83,11 @@ def report(run: Path, model, meta: dict, data, extra: int, args) -> int:
     with torch.no_grad():
         for split in ("valid", "test"):
             for name, beam in (("greedy", 1), (f"beam{args.beam}", args.beam)):
-                result = evaluate_split(model, data, split, extra, beam_size=beam)
+                result = evaluate_split(model, data, split, extra, beam_size=beam, alpha=float(args.alpha))
                 scores[f"{split}_{name}"] = {key: result[key] for key in ("bleu", "chrf", "decode_seconds")}
                 print(f"{split} {name}: BLEU {result['bleu']:.2f}", flush=True)
     record = {"date": str(datetime.date.today()), "machine": machine(), "run": str(run), "epochs": epochs,
-              "average_last": k, "model": meta["model"], "train": meta["train"], "max_tokens": meta["max_tokens"],
+              "average_last": k, "alpha": float(args.alpha), "model": meta["model"], "train": meta["train"], "max_tokens": meta["max_tokens"],
               "train_seconds": sum(r["seconds"] for r in history), "history": history, "scores": scores,
               "command": " ".join(sys.argv)}
     if args.out:

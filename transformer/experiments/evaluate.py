@@ -11,6 +11,7 @@ Every shape also reports the teacher-forced validation metrics of its objective 
 Decoding length is capped by a model's positions (`max_len`); the cap is said once, by `log`.
 """
 
+import functools
 import time
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def decoding_length(model, source_length: int, decode_extra: int) -> int:
 
 
 def decode_split(model, data: TaskData, split: str, decode_extra: int, beam_size: int = 1,
-                 max_tokens: int = 4096, log=None) -> list[list[int]]:
-    """Decoded target ids for every pair of a split, in the split's order."""
+                 max_tokens: int = 4096, log=None, alpha: float = 0.6) -> list[list[int]]:
+    """Decoded target ids for every pair of a split, in the split's order (`alpha`: beam search's
+    length penalty)."""
     device = next(model.parameters()).device
     model.eval()
     outputs: list[list[int] | None] = [None] * len(data.splits[split])
@@ -50,30 +52,35 @@ def decode_split(model, data: TaskData, split: str, decode_extra: int, beam_size
         if length < src.shape[1] + decode_extra and not capped and log is not None:
             log(f"decoding {split}: outputs capped at {length} tokens, the model's max_len")
         capped = capped or length < src.shape[1] + decode_extra
-        ids = translate_ids(model, src, BOS, EOS, length, beam_size)
+        ids = translate_ids(model, src, BOS, EOS, length, beam_size, alpha)
         for row, index in zip(ids, batch.indices.tolist()):
             outputs[index] = row
     return outputs
 
 
-def evaluate_split(model, data, split: str, decode_extra: int = 10, beam_size: int = 1, log=None) -> dict:
-    """Score `model` on `split` of `data` as its shape asks (the table above)."""
+def evaluate_split(model, data, split: str, decode_extra: int = 10, beam_size: int = 1, log=None,
+                   alpha: float = 0.6) -> dict:
+    """Score `model` on `split` of `data` as its shape asks (the table above); `alpha` is the length
+    penalty of beam search (sequence to sequence only)."""
     if split not in data.splits:
         raise ValueError(f"unknown split {split!r}: expected one of {', '.join(data.splits)}")
     scorer = {SEQ2SEQ: _seq2seq_scores, CLASSIFICATION: _classification_scores, TAGGING: _tagging_scores,
               LANGUAGE_MODEL: _language_model_scores}[data.shape]
     started = time.perf_counter()
+    if data.shape == SEQ2SEQ:
+        scorer = functools.partial(_seq2seq_scores, alpha=alpha)
     scores = {"split": split, "size": len(data.splits[split]), **scorer(model, data, split, decode_extra, beam_size, log)}
     scores["seconds"] = time.perf_counter() - started
     return scores
 
 
-def _seq2seq_scores(model, data: TaskData, split: str, decode_extra: int, beam_size: int, log) -> dict:
+def _seq2seq_scores(model, data: TaskData, split: str, decode_extra: int, beam_size: int, log,
+                    alpha: float = 0.6) -> dict:
     """Exact match and token accuracy always; BLEU and chrF for translation tasks (detokenized
     output against the raw references); exact match by source length."""
     pairs = data.splits[split]
     started = time.perf_counter()
-    hypotheses = decode_split(model, data, split, decode_extra, beam_size, log=log)
+    hypotheses = decode_split(model, data, split, decode_extra, beam_size, log=log, alpha=alpha)
     references = [target for _, target in pairs]
     scores = {"beam_size": beam_size, "exact_match": exact_match(hypotheses, references),
               "token_accuracy": token_accuracy(hypotheses, references), "decode_seconds": time.perf_counter() - started}
