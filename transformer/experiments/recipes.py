@@ -211,7 +211,7 @@ RECIPES = {
         transformer_preset="small",
         transformer=dict(dropout=0.1),
         recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.3),
-        train=dict(epochs=10, peak_lr=2e-3, warmup_steps=300, label_smoothing=0.0),
+        train=dict(epochs=30, peak_lr=2e-3, warmup_steps=300, label_smoothing=0.0),
         max_tokens=2048,
     ),
     "shakespeare": Recipe(  # nanoGPT's CPU configuration: 4 layers of 128, a window of 64, no dropout
