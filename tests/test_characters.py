@@ -1,5 +1,6 @@
 """Spec for the character encoder (chapter 13): a word's vector comes from its own characters only,
-padding words are zero, and the final states are packed PyTorch's (nn.LSTM / nn.GRU, weights copied)."""
+padding words are zero, the final states are packed PyTorch's (nn.LSTM / nn.GRU, weights copied),
+and the char-CNN is nn.Conv1d and a max over the word's characters."""
 
 import pytest
 import torch
@@ -34,7 +35,7 @@ def encoder(kind: str, d_out: int = 6) -> CharacterEncoder:
     return CharacterEncoder(N_CHARS, 4, d_out, kind=kind).double().eval()
 
 
-@given(chars=char_batches(), kind=st.sampled_from(CHARACTER_ENCODERS))
+@given(chars=char_batches(), kind=st.sampled_from(sorted(THEIRS)))
 def test_final_states_equal_packed_pytorch_with_copied_weights(chars, kind):
     """[→h_m ; ←h_1] at each word's true length is what nn.LSTM / nn.GRU give a packed batch of words."""
     ours = encoder(kind)
@@ -86,9 +87,26 @@ def test_a_word_vector_depends_only_on_its_own_characters(chars, kind, extra, se
                                    msg=lambda m, b=b, t=t: f"word ({b}, {t}) depends on its position or neighbours. {m}")
 
 
-def test_spelling_reaches_the_vector_from_both_ends():
-    """Changing the first or the last character changes the vector: both directions read the word."""
-    model = encoder("lstm")
+@given(chars=char_batches())
+def test_char_cnn_is_pytorch_conv1d_then_the_max_over_each_word(chars):
+    """Ma & Hovy's char-CNN: nn.Conv1d (width 3, padding 1) over each word alone, max over its characters."""
+    ours = encoder("cnn")
+    theirs = nn.Conv1d(4, 6, 3, padding=1).double()
+    with torch.no_grad():
+        theirs.weight.copy_(ours.encoder.weight)
+        theirs.bias.copy_(ours.encoder.bias)
+    vectors = ours(chars)
+    for b, t in (chars != 0).any(dim=-1).nonzero().tolist():
+        word = chars[b, t][chars[b, t] != 0]
+        maps = theirs(ours.embedding(word).T[None])[0]  # (filters, characters)
+        torch.testing.assert_close(vectors[b, t], maps.amax(dim=-1),
+                                   msg=lambda m, b=b, t=t: f"cnn: word ({b}, {t}) differs from nn.Conv1d + max. {m}")
+
+
+@pytest.mark.parametrize("kind", CHARACTER_ENCODERS)
+def test_spelling_reaches_the_vector_from_both_ends(kind):
+    """Changing the first or the last character changes the vector: both ends of the word are read."""
+    model = encoder(kind)
     word = torch.tensor([[[1, 2, 3, 4, 5]]])
     first, last = word.clone(), word.clone()
     first[..., 0], last[..., -1] = 6, 6
@@ -107,8 +125,8 @@ def test_gradients_reach_the_character_embedding():
 
 
 def test_bad_arguments_and_input_are_refused_in_one_line(runtime_checks):
-    with pytest.raises(ValueError, match=r"CharacterEncoder: expected kind in \('lstm', 'gru'\), got 'cnn'"):
-        CharacterEncoder(N_CHARS, 4, 6, kind="cnn")
+    with pytest.raises(ValueError, match=r"CharacterEncoder: expected kind in \('lstm', 'gru', 'cnn'\), got 'rnn'"):
+        CharacterEncoder(N_CHARS, 4, 6, kind="rnn")
     with pytest.raises(ValueError, match=r"expected an even d_out >= 2 .*got 5"):
         CharacterEncoder(N_CHARS, 4, 5)
     model = CharacterEncoder(N_CHARS, 4, 6)

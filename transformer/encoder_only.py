@@ -57,7 +57,7 @@ class EncoderOnlyConfig:
     pooling: str = "first"  # classifier only: first ([CLS]) | last | mean | max
     pad_id: int = 0
     cls_id: int = 1  # the token prepended for pooling="first" (BOS)
-    char_features: str = "none"  # tagger only: none | lstm | gru (a bidirectional encoder over each word's letters)
+    char_features: str = "none"  # tagger only: none | lstm | gru (a bidirectional encoder over each word's letters) | cnn
     char_vocab_size: int = 0  # the task's characters (set from the task's data)
     char_size: int = 32  # character embedding
     char_output: int = 64  # a word's vector from its characters, both directions

@@ -51,7 +51,7 @@ BUILDERS = {
 }
 SIZE_FIELDS = {"recurrent": "hidden_size", "textcnn": "n_filters"}  # the field `match_size` tunes, per family
 BAG_OF_WORDS = {"bow": "counts", "tfidf": "tfidf"}
-TAGGER_OPTIONS = ("", "-char", "-crf", "-char-crf")
+TAGGER_OPTIONS = ("", "-char", "-crf", "-char-crf", "-charcnn", "-charcnn-crf")  # char: BiLSTM; charcnn: CNN
 
 
 def model_names(shape: str) -> tuple[str, ...]:
@@ -100,7 +100,8 @@ def parse_model_name(name: str, shape: str = SEQ2SEQ) -> tuple[str, dict]:
     options: dict = {}
     if shape == TAGGING:
         name, *flags = name.split("-")
-        options = {"char_features": "lstm" if "char" in flags else "none", "crf": "crf" in flags}
+        char = "cnn" if "charcnn" in flags else "lstm" if "char" in flags else "none"
+        options = {"char_features": char, "crf": "crf" in flags}
     if name == "transformer":
         return "transformer", options
     cell, _, attention = name.partition("-")

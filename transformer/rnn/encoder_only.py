@@ -51,7 +51,7 @@ class RecurrentEncoderConfig:
     pooling: str = "last"  # classifier only: last | mean | max
     forget_bias: float = 0.0
     pad_id: int = 0
-    char_features: str = "none"  # tagger only: none | lstm | gru (a bidirectional encoder over each word's letters)
+    char_features: str = "none"  # tagger only: none | lstm | gru (a bidirectional encoder over each word's letters) | cnn
     char_vocab_size: int = 0  # the task's characters (set from the task's data)
     char_size: int = 32  # character embedding
     char_output: int = 64  # a word's vector from its characters, both directions
