@@ -3,13 +3,11 @@ folders, text streams; batches that pad, mask and cut as their shape needs. All 
 tests write; the real corpora are for the chapters and benchmarks."""
 
 import csv
-import json
 
 import pytest
 import torch
 from test_tasks_offline import no_network  # noqa: F401  (a fixture)
 
-from transformer.cli import main
 from transformer.tasks import PAD, load_task
 from transformer.tasks.classification import clean_text, make_class_batches, stratified_split
 from transformer.tasks.language import make_lm_batches, stream_windows
@@ -45,20 +43,6 @@ def test_tweets_are_read_from_windows_1252_with_fields_over_lines_and_split_by_c
     rows = data.options["split_rows"]
     assert sorted(rows["train"] + rows["valid"] + rows["test"]) == list(range(12)), rows
     assert not no_network, f"loading a local CSV tried the network: {no_network}"
-
-
-@pytest.mark.classification
-def test_the_split_is_written_into_the_run_folder(tmp_path):
-    path = tmp_path / "tweets.csv"
-    write_tweets(path, TWEETS)
-    run = tmp_path / "run"
-    assert main(["train", "--task", "tweets", "--model", "bow", "--run-dir", str(run), "--epochs", "1",
-                 "--no-progress", "--task-option", f"path={path}", "--task-option", "min_freq=1",
-                 "--task-option", "valid_fraction=0.2", "--task-option", "test_fraction=0.2"]) == 0, (
-        "training a bag of words on a local CSV failed")
-    split = json.loads((run / "split.json").read_text())
-    again = load_task("tweets", path=str(path), min_freq=1, valid_fraction=0.2, test_fraction=0.2)
-    assert split == again.options["split_rows"], "the same seed must give the split the run folder records"
 
 
 @pytest.mark.classification
