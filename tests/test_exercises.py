@@ -389,6 +389,7 @@ def assert_fails_only_on_its_own_stubs(outcomes, chapter: str) -> None:
         assert {c for c, _ in stubs} == {chapter}, f"{name} failed on other chapters' stubs: {sorted(stubs)}"
 
 
+@pytest.mark.slow  # 12 s: the per-chapter round trip above is the slow check of every chapter; this is one
 def test_a_chapter_workspace_fails_with_the_hints_and_passes_once_restored(tmp_path):
     """End to end for chapter 06's masks: stubs fail with their hints; restored, the tests pass."""
     workspace = tmp_path / "ws"
