@@ -241,8 +241,9 @@ def test_multi_head_attention_names_the_scores_axes_a_mask_must_fit():
 def test_masks_that_broadcast_are_accepted():
     """Fewer axes, size-1 axes and the exact scores' shape all broadcast, so all pass the check."""
     for shape in [(KV_SEQ,), (Q_SEQ, KV_SEQ), (BATCH, 1, 1, KV_SEQ), (BATCH, HEADS, Q_SEQ, KV_SEQ)]:
-        expect_mask("mask", torch.ones(shape, dtype=torch.bool), (BATCH, HEADS, Q_SEQ, KV_SEQ))
-    expect_mask("mask", None, (BATCH, HEADS, Q_SEQ, KV_SEQ))
+        accepted = expect_mask("mask", torch.ones(shape, dtype=torch.bool), (BATCH, HEADS, Q_SEQ, KV_SEQ))
+        assert accepted is None, f"mask of shape {shape}: the check should only raise or pass, it returned {accepted!r}"
+    assert expect_mask("mask", None, (BATCH, HEADS, Q_SEQ, KV_SEQ)) is None, "no mask must pass the check"
 
 
 @pytest.mark.attention
