@@ -294,3 +294,25 @@ def test_decoding_is_capped_by_the_models_positions_and_says_so_once(tmp_path, c
     assert main(["evaluate", str(run), "--split", "test_long"]) == 0, "evaluate failed on a model with few positions"
     said = [line for line in capsys.readouterr().err.splitlines() if "capped at 12 tokens" in line]
     assert len(said) == 1, f"the cap should be said exactly once, got {said}"
+
+
+def test_a_subword_run_with_shared_embeddings_translates_new_text(capsys, tmp_path):
+    """Multi30k-shaped files in BPE pieces, one vocabulary and one embedding table for both sides:
+    the run folder keeps the merges, so `translate` cuts new German and glues the English back."""
+    from test_tasks_translation import write_folder
+
+    from transformer.experiments.runs import load_run
+
+    folder, run = write_folder(tmp_path / "multi30k"), tmp_path / "bpe"
+    code = main(["train", "--task", "multi30k", "--model", "transformer", "--run-dir", str(run), "--epochs", "1",
+                 "--no-progress", *TINY_MODEL, "--set", "share_embeddings=true", "--task-option", f"path={folder}",
+                 "--task-option", f"cache_dir={tmp_path / 'cache'}", "--task-option", "tokenizer=bpe",
+                 "--task-option", "bpe_size=60", "--task-option", "shared_vocab=true"])
+    assert code == 0, f"training on BPE pieces exited {code}"
+    model, meta = load_run(run, device="cpu")
+    assert model.src_embed.table.weight is model.generator.weight, "the loaded model should share one table again"
+    assert meta["source_codec"].tokenizer.name == "bpe", f"the run folder's tokenizer is {meta['source_codec'].tokenizer.name!r}"
+    capsys.readouterr()
+    assert main(["translate", str(run), "Ein Hundemann läuft."]) == 0, "translate on a BPE run failed"
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "##" not in line, f"the output {line!r} still shows BPE continuation marks"

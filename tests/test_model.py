@@ -159,6 +159,22 @@ def test_generator_weight_is_tied_to_target_embedding():
     assert difference == TGT_VOCAB * 64, f"tying should save vocab x d_model = {TGT_VOCAB * 64} parameters, saved {difference}"
 
 
+def test_shared_embeddings_make_one_table_for_source_target_and_generator():
+    """The paper's three-way sharing (a joint vocabulary): one table, counted once, trained by both sides."""
+    shared = build_transformer(TransformerConfig.tiny(TGT_VOCAB, TGT_VOCAB, share_embeddings=True))
+    apart = build_transformer(TransformerConfig.tiny(TGT_VOCAB, TGT_VOCAB))
+    assert shared.src_embed.table.weight is shared.tgt_embed.table.weight is shared.generator.weight, (
+        "share_embeddings=True: source, target and generator should hold one matrix")
+    difference = count_parameters(apart) - count_parameters(shared)
+    assert difference == TGT_VOCAB * 64, f"sharing should save vocab x d_model = {TGT_VOCAB * 64} parameters, saved {difference}"
+    src, tgt = torch.tensor([[5, 6, 2]]), torch.tensor([[1, 7, 8]])
+    shared(src, tgt).sum().backward()
+    grad = shared.src_embed.table.weight.grad
+    assert grad[5].abs().sum() > 0 and grad[7].abs().sum() > 0, "a source and a target token should both train the table"
+    with pytest.raises(ValueError, match="share_embeddings needs one vocabulary for both sides"):
+        TransformerConfig.tiny(SRC_VOCAB, TGT_VOCAB, share_embeddings=True)
+
+
 def test_untied_generator_has_its_own_weight():
     """With tie_embeddings=False, training the generator leaves the embedding table alone."""
     model = build_transformer(TransformerConfig.tiny(SRC_VOCAB, TGT_VOCAB, tie_embeddings=False))

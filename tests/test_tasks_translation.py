@@ -227,3 +227,23 @@ def test_word_tokenizer_round_trips_all_of_multi30k():
                      if tokenizer.detokenize(tokenizer.tokenize(line)) != normalize_whitespace(line)]
     print(f"{total - len(failures)} of {total} Multi30k lines round-trip")
     assert not failures, f"{len(failures)} of {total} lines do not round-trip, first {failures[:5]}"
+
+
+def test_multi30k_in_shared_subword_units(folder, cache):
+    """tokenizer=bpe, shared_vocab=true: one set of merges and one vocabulary for both languages,
+    every piece of it, so no split of either side holds <unk>; the text comes back whole."""
+    from transformer.tasks import UNK
+
+    data = load_task("multi30k", path=folder, tokenizer="bpe", bpe_size=60, shared_vocab=True, cache_dir=cache)
+    assert data.src_vocab is data.tgt_vocab, "shared_vocab=true should give one vocabulary for both sides"
+    assert data.source.tokenizer is data.target.tokenizer, "shared_vocab=true should learn one set of merges"
+    for split, pairs in data.splits.items():
+        for (src, tgt), raw_src, raw_tgt in zip(pairs, data.sources[split], data.references[split]):
+            seen = set("".join(GERMAN["train"] + ENGLISH["train"]))
+            assert UNK not in src + tgt or not set(raw_src + raw_tgt) <= seen, (
+                f"{split}: {raw_src!r} -> {raw_tgt!r} holds <unk> though its characters were in training")
+            assert data.decode_target(tgt) == normalize_whitespace(raw_tgt), f"{split}: {raw_tgt!r} decodes differently"
+    separate = load_task("multi30k", path=folder, tokenizer="bpe", bpe_size=60, cache_dir=cache)
+    assert separate.src_vocab is not separate.tgt_vocab, "without shared_vocab each side has its own vocabulary"
+    with pytest.raises(ValueError, match="expected 'word' or 'bpe'"):
+        load_task("multi30k", path=folder, tokenizer="sentencepiece", cache_dir=cache)

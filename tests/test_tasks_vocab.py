@@ -213,3 +213,69 @@ def test_tokenizers_are_found_by_name_and_codecs_survive_json(tokenizer):
     assert ours == theirs, f"the restored codec gives {ours!r}, the original {theirs!r}"
     with pytest.raises(ValueError, match="unknown tokenizer 'bpe'"):
         get_tokenizer("bpe")
+
+
+# Subword units (the paper's BPE): merges learned from a corpus that holds every character of TEXT,
+# so a round trip never meets an unknown character.
+# (each letter alone and inside a word: BPE knows a letter that starts a word apart from one that
+# continues it). Punctuation stays whole, so a mark of TEXT needs no training.
+BPE_CORPUS = ["Ein Hund läuft über die Straße.", "Zwei Hunde laufen; drei Hündinnen schlafen!",
+              "\"Fußballspieler\" (10) spielen Fußball.", "a b c X Y Z ä ö ü ß é 0 1 2 9 _ abcXYZäöüßé0129_ _9210éßüöäZYXcba",
+              "Ein Mann läuft, ein Hund schläft."] * 3
+
+
+@pytest.fixture(scope="module")
+def bpe():
+    from transformer.tasks import SubwordTokenizer
+
+    return SubwordTokenizer.learn(BPE_CORPUS, vocab_size=160)
+
+
+@given(text=ANY_TEXT)
+def test_subword_round_trip_holds_for_any_text(bpe, text):
+    """Even characters the merges never saw come back (as pieces a vocabulary would call <unk>)."""
+    assert bpe.detokenize(bpe.tokenize(text)) == normalize_whitespace(text), f"{text!r} does not come back"
+
+
+@given(text=TEXT)
+def test_subword_detokenize_inverts_tokenize(bpe, text):
+    """BPE pieces glue back into the words they came from: output in pieces can be scored raw."""
+    tokens = bpe.tokenize(text)
+    assert "<unk>" not in tokens, f"{text!r}: every character was in the corpus, yet {tokens} holds <unk>"
+    assert bpe.detokenize(tokens) == normalize_whitespace(text), f"{text!r} comes back as {bpe.detokenize(tokens)!r}"
+
+
+@given(text=TEXT)
+def test_subword_pieces_cut_words_and_only_continue_within_one(bpe, text):
+    """Each word becomes its first piece and `##` continuations that spell the rest of it, in order."""
+    pieces = iter(bpe.tokenize(text))
+    for word in WordTokenizer().tokenize(text):
+        first = next(pieces)
+        assert not first.startswith("##"), f"{word!r} starts with a continuation piece {first!r}"
+        spelled = first
+        while len(spelled) < len(word):
+            piece = next(pieces)
+            assert piece.startswith("##"), f"{word!r}: piece {piece!r} after {spelled!r} should continue the word"
+            spelled += piece[2:]
+        assert spelled == word, f"the pieces of {word!r} spell {spelled!r}"
+    assert next(pieces, None) is None, f"{text!r}: pieces left over after its last word"
+
+
+def test_subword_merges_are_learned_the_same_way_twice_and_survive_json(bpe):
+    """The same corpus gives the same merges; a codec's JSON carries them, so a run folder reads text again."""
+    from transformer.tasks import SubwordTokenizer
+
+    again = SubwordTokenizer.learn(BPE_CORPUS, vocab_size=160)
+    assert again.to_dict() == bpe.to_dict(), "learning on the same corpus twice gave different merges"
+    tokens = bpe.tokenize("Zwei Hunde laufen über die Straße.")
+    assert tokens[:3] == ["Zwei", "Hunde", "laufen"], f"frequent words should be whole pieces, got {tokens}"
+    rare = bpe.tokenize("Straßenhunde")
+    assert len(rare) > 1 and "<unk>" not in rare, f"a word never seen should become known pieces, got {rare}"
+    codec = TextCodec(bpe, Vocabulary(bpe.pieces()))
+    restored = TextCodec.from_dict(json.loads(json.dumps(codec.to_dict())))
+    text = "Zwei Hündinnen spielen Fußball."
+    assert restored.tokenizer.tokenize(text) == bpe.tokenize(text), "the restored tokenizer cuts text differently"
+    assert UNK not in codec.encode(text), f"a vocabulary of all pieces has no <unk> for {text!r}"
+    assert restored.decode(restored.encode(text)) == text, f"{text!r} comes back as {restored.decode(restored.encode(text))!r}"
+    with pytest.raises(ValueError, match="vocab_size >= 1"):
+        SubwordTokenizer.learn(BPE_CORPUS, vocab_size=0)

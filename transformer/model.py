@@ -11,8 +11,9 @@ Deviations, each an explicit config field with the paper's value as default:
 `norm_first` (False: post-norm), `attention_dropout` and `ff_dropout` (None: the residual
 `dropout` rate, as the released code and `nn.Transformer`; the paper's text describes only the
 residual and embedding dropout, which `0.0` for both gives), `final_norm` (False: no extra LayerNorm after each stack,
-`nn.Transformer` has one), `tie_embeddings` (True: target embedding = generator weights; the
-paper also shares the source embedding, which needs a joint vocabulary), `positional`
+`nn.Transformer` has one), `tie_embeddings` (True: target embedding = generator weights),
+`share_embeddings` (False; True: the source embedding is the target's too, as the paper's
+three-way sharing over a joint BPE vocabulary, which it needs), `positional`
 ("sinusoidal"), `attention` ("explicit" maths, or "fused" PyTorch kernel).
 Initialisation: Xavier-uniform for every matrix (as the paper's released code), padding rows 0.
 """
@@ -59,6 +60,7 @@ class TransformerConfig:
     tgt_pad_id: int = 0
     attention_dropout: float | None = None  # on the attention weights; None: `dropout` (as nn.Transformer)
     ff_dropout: float | None = None  # on the feed-forward's hidden layer; None: `dropout`
+    share_embeddings: bool = False  # True in the paper (source = target embedding, a joint vocabulary)
 
     def __post_init__(self):
         check_fields(self, positive=("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff",
@@ -73,6 +75,10 @@ class TransformerConfig:
         if not 0 <= self.src_pad_id < self.src_vocab_size or not 0 <= self.tgt_pad_id < self.tgt_vocab_size:
             raise ValueError("TransformerConfig: pad ids must lie inside their vocabularies, "
                              f"got src_pad_id={self.src_pad_id}, tgt_pad_id={self.tgt_pad_id}")
+        if self.share_embeddings and (self.src_vocab_size, self.src_pad_id) != (self.tgt_vocab_size, self.tgt_pad_id):
+            raise ValueError("TransformerConfig: share_embeddings needs one vocabulary for both sides, got "
+                             f"src_vocab_size={self.src_vocab_size}, tgt_vocab_size={self.tgt_vocab_size} "
+                             "(load the task with shared_vocab=true)")
 
     @classmethod
     def tiny(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> "TransformerConfig":
@@ -123,13 +129,14 @@ class Transformer(Seq2Seq):
         tgt_pad_id: int,
         attention_dropout: float | None = None,
         ff_dropout: float | None = None,
+        share_embeddings: bool = False,
     ):
         super().__init__()
         self.src_pad_id, self.tgt_pad_id = src_pad_id, tgt_pad_id
         self.d_model, self.n_heads, self.max_len = d_model, n_heads, max_len
         attention_fn = ATTENTION_FUNCTIONS[attention]
         self.src_embed = TokenEmbedding(src_vocab_size, d_model, src_pad_id)
-        self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, tgt_pad_id)
+        self.tgt_embed = self.src_embed if share_embeddings else TokenEmbedding(tgt_vocab_size, d_model, tgt_pad_id)
         self.src_position = POSITIONAL[positional](d_model, max_len, dropout)
         self.tgt_position = POSITIONAL[positional](d_model, max_len, dropout)
         self.encoder = Encoder(n_encoder_layers, d_model, n_heads, d_ff, dropout, norm_first, final_norm, attention_fn,

@@ -17,11 +17,13 @@ from transformer.tasks.tagging import TagBatch, TaggingData
 from transformer.tasks.tokenize import (
     JOINER,
     CharTokenizer,
+    SubwordTokenizer,
     Tokenizer,
     WhitespaceTokenizer,
     WordTokenizer,
     get_tokenizer,
     normalize_whitespace,
+    tokenizer_from_dict,
 )
 from transformer.tasks.vocab import BOS, EOS, PAD, SPECIALS, UNK, Labels, Vocabulary
 
@@ -44,6 +46,7 @@ __all__ = [
     "TaggingData",
     "CharTokenizer",
     "Pair",
+    "SubwordTokenizer",
     "TaskData",
     "TextCodec",
     "Tokenizer",
@@ -58,4 +61,5 @@ __all__ = [
     "normalize_whitespace",
     "task_options",
     "task_shape",
+    "tokenizer_from_dict",
 ]

@@ -5,7 +5,7 @@ Chapter: walkthrough/01_tokens_and_batches.md.
 
 from dataclasses import dataclass
 
-from transformer.tasks.tokenize import Tokenizer, get_tokenizer
+from transformer.tasks.tokenize import Tokenizer, tokenizer_from_dict, tokenizer_to_dict
 from transformer.tasks.vocab import Vocabulary
 
 
@@ -26,8 +26,8 @@ class TextCodec:
 
     def to_dict(self) -> dict:
         """JSON-serialisable; `TextCodec.from_dict` rebuilds the codec."""
-        return {"tokenizer": self.tokenizer.name, "vocab": self.vocab.to_dict()}
+        return {"tokenizer": tokenizer_to_dict(self.tokenizer), "vocab": self.vocab.to_dict()}
 
     @classmethod
     def from_dict(cls, state: dict) -> "TextCodec":
-        return cls(get_tokenizer(state["tokenizer"]), Vocabulary.from_dict(state["vocab"]))
+        return cls(tokenizer_from_dict(state["tokenizer"]), Vocabulary.from_dict(state["vocab"]))

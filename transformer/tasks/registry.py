@@ -28,7 +28,7 @@ from transformer.tasks.numbers import number_splits, number_text_pairs
 from transformer.tasks.codec import TextCodec
 from transformer.tasks.language import load_grammar, load_shakespeare, load_text
 from transformer.tasks.tagging import load_running_max, load_ud_pos
-from transformer.tasks.tokenize import CharTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
+from transformer.tasks.tokenize import CharTokenizer, SubwordTokenizer, Tokenizer, WhitespaceTokenizer, WordTokenizer
 from transformer.tasks.translation import load_multi30k, read_pairs_file, split_pairs
 from transformer.tasks.vocab import Vocabulary
 
@@ -103,10 +103,14 @@ class TaskData:
 def from_text_pairs(name: str, text_pairs: dict[str, list[tuple[str, str]]], source: Tokenizer,
                     target: Tokenizer, min_freq: int = 1, max_size: int | None = None,
                     src_vocab: Vocabulary | None = None, tgt_vocab: Vocabulary | None = None,
-                    options: dict | None = None) -> TaskData:
-    """Tokenize raw pairs, build each vocabulary from the train split (unless given), encode all."""
+                    options: dict | None = None, shared_vocab: bool = False) -> TaskData:
+    """Tokenize raw pairs, build each vocabulary from the train split (unless given), encode all.
+    With `shared_vocab`, one vocabulary from both sides' training tokens serves source and target
+    (what a model that shares its source and target embeddings needs)."""
     tokens = {split: ([source.tokenize(s) for s, _ in pairs], [target.tokenize(t) for _, t in pairs])
               for split, pairs in text_pairs.items()}
+    if shared_vocab and src_vocab is None and tgt_vocab is None:
+        src_vocab = tgt_vocab = Vocabulary.build(tokens["train"][0] + tokens["train"][1], min_freq, max_size)
     src_vocab = src_vocab or Vocabulary.build(tokens["train"][0], min_freq, max_size)
     tgt_vocab = tgt_vocab or Vocabulary.build(tokens["train"][1], min_freq, max_size)
     splits = {split: [(src_vocab.encode(s), tgt_vocab.encode(t)) for s, t in zip(*tokens[split])]
@@ -144,16 +148,41 @@ def _numbers_task(*, min_number: int = 1, max_number: int = 9999, n_valid: int =
     return from_text_pairs("numbers", text_pairs, CharTokenizer(), WordTokenizer(), options=options)
 
 
+def _text_tokenizers(text_pairs: dict[str, list[tuple[str, str]]], tokenizer: str, bpe_size: int,
+                     shared_vocab: bool) -> tuple[Tokenizer, Tokenizer]:
+    """The source and target tokenizers a natural-language task asked for: "word" on both sides,
+    or "bpe" merges learned from the training split (one set over both sides if `shared_vocab`)."""
+    if tokenizer == "word":
+        return WordTokenizer(), WordTokenizer()
+    if tokenizer != "bpe":
+        raise ValueError(f"tokenizer: expected 'word' or 'bpe', got {tokenizer!r}")
+    train = text_pairs["train"]
+    if shared_vocab:
+        joint = SubwordTokenizer.learn([s for s, _ in train] + [t for _, t in train], bpe_size)
+        return joint, joint
+    return (SubwordTokenizer.learn([s for s, _ in train], bpe_size),
+            SubwordTokenizer.learn([t for _, t in train], bpe_size))
+
+
 def _multi30k_task(*, path: str | Path | None = None, hub_id: str | None = None, src_lang: str = "de",
                    tgt_lang: str = "en", min_freq: int = 2, max_size: int | None = None,
-                   max_train: int | None = None, cache_dir: str | Path | None = None) -> TaskData:
+                   max_train: int | None = None, cache_dir: str | Path | None = None, tokenizer: str = "word",
+                   bpe_size: int = 10_000, shared_vocab: bool = False) -> TaskData:
+    """Multi30k; `tokenizer` "word" (the default) or "bpe" (`bpe_size` pieces learned on the
+    training split), `shared_vocab` one vocabulary (and one set of merges) for both languages."""
     options = dict(locals())
     text_pairs = load_multi30k(path, hub_id, src_lang, tgt_lang, cache_dir)
     if max_train is not None:
         text_pairs["train"] = text_pairs["train"][:max_train]
     options.update(path=None if path is None else str(path), cache_dir=None if cache_dir is None else str(cache_dir))
-    return from_text_pairs("multi30k", text_pairs, WordTokenizer(), WordTokenizer(), min_freq, max_size,
-                           options=options)
+    source, target = _text_tokenizers(text_pairs, tokenizer, bpe_size, shared_vocab)
+    vocabs = {}
+    if tokenizer == "bpe":  # every piece the merges make, so none is ever <unk>
+        vocabs = dict(src_vocab=Vocabulary(source.pieces()), tgt_vocab=Vocabulary(target.pieces()))
+        if shared_vocab:
+            vocabs["tgt_vocab"] = vocabs["src_vocab"]
+    return from_text_pairs("multi30k", text_pairs, source, target, min_freq, max_size, options=options,
+                           shared_vocab=shared_vocab, **vocabs)
 
 
 def _pairs_task(*, path: str | Path, direction: str = "to_english", valid_fraction: float = 0.05,
