@@ -166,6 +166,10 @@ def plot_attention_over_text(
         raise ValueError(f"plot_attention_over_text: expected prompt_length in [1, {n}], got {prompt_length}")
     fig = plot_attention_weights(weights, labels, labels, title=title)
     ax = fig.axes[0]
+    if n > 24:  # one character per tick: room for each label
+        side = min(12.0, 0.17 * n + 2.0)
+        fig.set_size_inches(side + 1.5, side)
+        ax.tick_params(labelsize=7)
     if prompt_length is not None and prompt_length < n:
         for line in (ax.axhline, ax.axvline):
             line(prompt_length - 0.5, color="white", linewidth=1.5, linestyle="--")
