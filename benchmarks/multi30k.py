@@ -70,7 +70,8 @@ def main() -> int:
     if args.data:
         data = pickle.loads(Path(args.data).read_bytes())
     else:
-        options = _key_values(args.task_option, "--task-option")
+        # the recipe's task options (BPE pieces, one vocabulary), then what the command line changes
+        options = {**RECIPES["multi30k"].task_options, **_key_values(args.task_option, "--task-option")}
         data = load_task("multi30k", **({"path": args.path} if args.path else {}), **options)
     if args.save_data:
         Path(args.save_data).write_bytes(pickle.dumps(data))

@@ -87,7 +87,8 @@ def report(run: Path, model, meta: dict, data, extra: int, args) -> int:
                 scores[f"{split}_{name}"] = {key: result[key] for key in ("bleu", "chrf", "decode_seconds")}
                 print(f"{split} {name}: BLEU {result['bleu']:.2f}", flush=True)
     record = {"date": str(datetime.date.today()), "machine": machine(), "run": str(run), "epochs": epochs,
-              "average_last": k, "alpha": float(args.alpha), "model": meta["model"], "train": meta["train"], "max_tokens": meta["max_tokens"],
+              "average_last": k, "alpha": float(args.alpha), "task_options": meta["task_options"], "model": meta["model"],
+              "train": meta["train"], "max_tokens": meta["max_tokens"],
               "train_seconds": sum(r["seconds"] for r in history), "history": history, "scores": scores,
               "command": " ".join(sys.argv)}
     if args.out:
