@@ -213,7 +213,7 @@ RECIPES = {
     "csv": CLASSIFICATION_RECIPE,
     "ud-pos": Recipe(
         transformer_preset="small",
-        transformer=dict(dropout=0.1),
+        transformer=dict(dropout=0.3),  # 0.1 overfit by the fourth epoch (validation 0.912; 0.3: 0.917)
         recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.3),
         train=dict(epochs=30, peak_lr=2e-3, warmup_steps=300, label_smoothing=0.0),
         max_tokens=2048,
