@@ -24,10 +24,12 @@ from transformer.train import (
     TrainingDiverged,
     evaluate,
     label_smoothed_cross_entropy,
+    learning_rate,
     paper_peak_lr,
     pick_device,
     train,
     warmup_rate,
+    cosine_rate,
 )
 
 pytestmark = pytest.mark.training
@@ -72,6 +74,66 @@ def test_warmup_rate_peaks_at_warmup_steps():
     assert max(rates) == rates[99] == 1.0, f"peak {max(rates)} at step {rates.index(max(rates)) + 1}, expected 1.0 at 100"
     assert rates[49] == pytest.approx(0.5), f"halfway up the warm-up the rate is {rates[49]}, expected 0.5"
     assert rates[399 - 1] == pytest.approx(math.sqrt(100 / 399)), f"at step 399 the rate is {rates[398]}"
+
+
+@given(st.integers(1, 200), st.integers(1, 2_000), st.floats(0.0, 0.9))
+def test_cosine_rate_equals_pytorch_after_warmup(warmup, decay, final):
+    """After the warm-up, cosine_rate is torch's CosineAnnealingLR from the peak down to the floor."""
+    total, peak = warmup + decay, 3e-3
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=peak)
+    reference = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=decay, eta_min=final * peak)
+    for t in range(decay + 1):
+        ours = cosine_rate(warmup + t, peak, warmup, total, final)
+        theirs = optimizer.param_groups[0]["lr"]
+        assert math.isclose(ours, theirs, rel_tol=1e-9, abs_tol=1e-15), f"step {warmup + t}: {ours} vs torch {theirs}"
+        optimizer.step()
+        reference.step()
+
+
+@given(st.integers(1, 100), st.integers(1, 1_000), st.floats(0.0, 0.9))
+def test_cosine_rate_rises_then_falls_to_its_floor(warmup, decay, final):
+    """Linear up to the peak at warmup_steps, never rising after it, at the floor from total_steps on."""
+    total = warmup + decay
+    rates = [cosine_rate(s, 1.0, warmup, total, final) for s in range(1, total + 20)]
+    assert rates[warmup - 1] == 1.0, f"the rate at warmup_steps is {rates[warmup - 1]}, expected the peak 1.0"
+    assert all(math.isclose(r, s / warmup) for s, r in zip(range(1, warmup), rates)), "the warm-up is not linear"
+    after = rates[warmup - 1:]
+    assert all(b <= a + 1e-12 for a, b in zip(after, after[1:])), "the rate rose after the warm-up"
+    assert all(math.isclose(r, final) for r in rates[total - 1:]), f"after total_steps the rate is not the floor {final}"
+
+
+def test_cosine_schedule_decays_over_the_runs_planned_steps(tmp_path):
+    """In train(), the cosine schedule ends at the floor on the last step of the last epoch."""
+    batches = copy_batches(3)
+    config = TrainConfig(epochs=2, peak_lr=1e-3, schedule="cosine", warmup_steps=2, final_lr=0.25, device="cpu")
+    history = train(tiny_model(), lambda epoch: batches, batches[:1], config, progress=False)
+    assert [r["step"] for r in history.epochs] == [3, 6], f"steps per epoch: {[r['step'] for r in history.epochs]}"
+    assert math.isclose(history.epochs[-1]["lr"], 0.25e-3), f"last step's rate {history.epochs[-1]['lr']}, expected 2.5e-4"
+    assert history.epochs[0]["lr"] > history.epochs[-1]["lr"], "the rate did not decay"
+
+
+def test_cosine_schedule_needs_the_planned_steps():
+    with pytest.raises(ValueError, match="total_steps"):
+        learning_rate(10, TrainConfig(schedule="cosine"))
+
+
+def test_a_run_resumed_under_the_cosine_schedule_equals_the_uninterrupted_run(tmp_path):
+    """The planned steps are the same whether a run starts or resumes, so the rates are too."""
+    data, config = copy_batches(8), TrainConfig(epochs=2, peak_lr=3e-3, warmup_steps=2, schedule="cosine", device="cpu")
+    straight = tiny_model()
+    train(straight, _batches_by_epoch(data), data[:2], config, run_dir=tmp_path / "straight", progress=False)
+
+    def interrupt(step, loss):
+        if step == 8:  # in the second epoch, so the resumed run starts from train_batches(1)
+            raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    train(tiny_model(), _batches_by_epoch(data), data[:2], config, run_dir=run, progress=False, on_step=interrupt)
+    resumed = tiny_model(seed=123)
+    train(resumed, _batches_by_epoch(data), data[:2], config, run_dir=run, resume=True, progress=False)
+    assert_same_weights(straight, resumed, "resumed under the cosine schedule")
+    expected = json.loads((tmp_path / "straight" / "history.json").read_text())
+    assert without_timing(json.loads((run / "history.json").read_text())) == without_timing(expected)
 
 
 @given(st.floats(0.0, 0.5), st.integers(0, 2**31 - 1))
@@ -126,7 +188,7 @@ def test_word_dropout_drops_about_p_of_the_words():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("schedule", "cosine", r"schedule: expected one of \['warmup', 'constant'\]"),
+    ("schedule", "linear", r"schedule: expected one of \['warmup', 'cosine', 'constant'\]"),
     ("label_smoothing", 1.5, r"label_smoothing: expected a value in \[0, 1\)"),
     ("word_dropout", -0.1, r"word_dropout: expected a value in \[0, 1\)"),
     ("epochs", 1.5, "epochs: expected a positive integer, got 1.5"),

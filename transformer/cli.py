@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--warmup", type=int, help="warm-up steps")
-    p.add_argument("--schedule", choices=["warmup", "constant"])
+    p.add_argument("--schedule", choices=["warmup", "cosine", "constant"])
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--batch-tokens", type=int, help="padded tokens per batch")
     p.add_argument("--seed", type=int)

@@ -40,9 +40,9 @@ from transformer.devices import DEVICE_NAMES, autocast, bf16_support, pick_devic
 from transformer.losses import label_smoothed_cross_entropy
 from transformer.objectives import evaluate, objective_for
 
-SCHEDULES = ("warmup", "constant")
+SCHEDULES = ("warmup", "cosine", "constant")
 __all__ = ["History", "TrainConfig", "TrainingDiverged", "average_checkpoints", "evaluate", "label_smoothed_cross_entropy",
-           "learning_rate", "load_checkpoint", "paper_peak_lr", "pick_device", "save_checkpoint",
+           "cosine_rate", "learning_rate", "load_checkpoint", "paper_peak_lr", "pick_device", "save_checkpoint",
            "seed_everything", "train", "warmup_rate"]
 
 
@@ -52,7 +52,8 @@ class TrainConfig:
 
     epochs: int = 10
     peak_lr: float = 1e-3  # (3) gives d_model^-0.5 * warmup^-0.5 = 7e-4 for the base model
-    schedule: str = "warmup"  # warmup: equation (3); constant: peak_lr throughout
+    schedule: str = "warmup"  # warmup: equation (3); cosine: warm-up, then a half cosine to the end; constant
+    final_lr: float = 0.1  # cosine: the rate at the last planned step, as a fraction of peak_lr
     warmup_steps: int = 4000  # 4000
     label_smoothing: float = 0.1  # 0.1
     clip_norm: float = 1.0  # none in the paper
@@ -69,7 +70,7 @@ class TrainConfig:
     def __post_init__(self):
         check_fields(self, positive=("epochs", "peak_lr", "warmup_steps", "adam_eps"))
         check_choice(self, "schedule", SCHEDULES)
-        check_fraction(self, "label_smoothing", "word_dropout")
+        check_fraction(self, "label_smoothing", "word_dropout", "final_lr")
         if self.average_last < 0 or self.time_limit < 0:
             raise ValueError(f"TrainConfig: expected average_last >= 0 and time_limit >= 0, "
                              f"got {self.average_last} and {self.time_limit}")
@@ -106,9 +107,29 @@ def warmup_rate(step: int, peak_lr: float, warmup_steps: int) -> float:
     return peak_lr * min(step / warmup_steps, math.sqrt(warmup_steps / step))
 
 
-def learning_rate(step: int, config: TrainConfig) -> float:
+def cosine_rate(step: int, peak_lr: float, warmup_steps: int, total_steps: int, final_lr: float) -> float:
+    """Linear warm-up to `peak_lr`, then half a cosine down to `final_lr * peak_lr` at `total_steps`.
+
+    Not the paper's schedule: the one most small-budget recipes use (nanoGPT, for one), because
+    the rate reaches its floor exactly when the planned steps run out, whatever their number.
+    After `total_steps` the rate stays at the floor.
+    """
+    step = max(step, 1)
+    if step < warmup_steps:
+        return peak_lr * step / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(total_steps - warmup_steps, 1))
+    floor = final_lr * peak_lr
+    return floor + (peak_lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def learning_rate(step: int, config: TrainConfig, total_steps: int | None = None) -> float:
+    """The rate at `step` (from 1). `total_steps`, the run's planned steps, is what cosine needs."""
     if config.schedule == "constant":
         return config.peak_lr
+    if config.schedule == "cosine":
+        if total_steps is None:
+            raise ValueError("learning_rate: the cosine schedule needs total_steps, the run's planned number of steps")
+        return cosine_rate(step, config.peak_lr, config.warmup_steps, total_steps, config.final_lr)
     return warmup_rate(step, config.peak_lr, config.warmup_steps)
 
 
@@ -183,6 +204,10 @@ def train(
     if resume:
         at, history = _restore(run_dir, model, optimizer, device)
     first_batches = train_batches(at.epoch) if at.epoch < config.epochs else None
+    # the planned steps (what the cosine schedule decays over): epochs x the first epoch's batches,
+    # the same number whether the run starts here or resumes
+    first_length = len(first_batches) if at.epoch == 0 and first_batches is not None else len(train_batches(0))
+    total_steps = config.epochs * first_length
     if resume and at.bf16 is not None:  # the precision the run started with, so it resumes exactly
         use_bf16, why = at.bf16, "as when this run started"
     else:
@@ -213,7 +238,7 @@ def train(
             bar = tqdm(total=len(batches), initial=at.batch, desc=f"epoch {epoch + 1}/{config.epochs}",
                        disable=not progress, leave=False)
             while at.batch < len(batches) and not interrupt.requested and not out_of_time(started):
-                lr = learning_rate(at.step + 1, config)
+                lr = learning_rate(at.step + 1, config, total_steps)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with autocast(device, use_bf16):
@@ -244,7 +269,7 @@ def train(
             if valid is None:  # Ctrl-C during validation: the epoch's training is saved, validation reruns
                 break
             record = {"epoch": epoch + 1, "step": at.step, "train_loss": at.loss_sum / max(at.items, 1),
-                      "lr": learning_rate(at.step, config), "bf16": use_bf16, "seconds": at.seconds,
+                      "lr": learning_rate(at.step, config, total_steps), "bf16": use_bf16, "seconds": at.seconds,
                       rate_name: at.items / max(at.seconds, 1e-9)}
             record.update({f"valid_{k}": v for k, v in valid.items()})
             if at.batch < len(batches):  # stopped by the time limit inside the epoch
