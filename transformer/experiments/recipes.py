@@ -148,6 +148,8 @@ CLASSIFICATION_RECIPE = Recipe(
 SYNTHETIC_TRAINING = dict(epochs=8, peak_lr=2e-3, warmup_steps=200, label_smoothing=0.0)
 
 RECIPES = {
+    # BENCHMARKS.md: one layer each side, 4 epochs and schedule="cosine", final_lr=0 copied every
+    # test sequence after 16 s; not adopted yet, because chapter 11's comparison must be rerun with it
     "copy": Recipe(
         transformer=dict(dropout=0.0),
         recurrent=dict(embedding_size=64, hidden_size=128, n_layers=1),
@@ -216,6 +218,9 @@ RECIPES = {
         transformer=dict(dropout=0.3),  # 0.1 overfit by the fourth epoch (validation 0.912; 0.3: 0.917)
         recurrent=dict(embedding_size=128, hidden_size=256, dropout=0.3),
         train=dict(epochs=30, peak_lr=2e-3, warmup_steps=300, label_smoothing=0.0),
+        # BENCHMARKS.md: 10 epochs with a cosine decay and word dropout 0.1 (validation 0.923 at the
+        # best epoch; equation (3) and no word dropout: 0.917, flat from the sixth epoch)
+        family_train={"transformer": dict(epochs=10, schedule="cosine", word_dropout=0.1)},
         max_tokens=2048,
     ),
     "shakespeare": Recipe(  # nanoGPT's CPU configuration: 4 layers of 128, a window of 64, no dropout
