@@ -163,6 +163,48 @@ def test_without_shuffle_or_sorting_the_order_is_kept():
     assert found == [list(range(i, min(i + 5, 23))) for i in range(0, 23, 5)], f"batches hold the pairs {found}"
 
 
+@given(PAIRS, LIMITS, st.integers(2, 8), st.booleans(), st.integers(0, 10))
+def test_pad_multiple_pads_every_axis_and_keeps_the_rows(pairs, limits, multiple, shuffle, seed):
+    """With pad_multiple m every sequence axis is a multiple of m, each row holds what it holds
+    without it followed by PAD only, the token budget counts the padded width, and the pairs
+    are grouped as they would be with their widths rounded up."""
+    max_tokens, batch_size = limits
+    padded = make_batches(pairs, max_tokens, batch_size, shuffle=shuffle, seed=seed, pad_multiple=multiple)
+    seen = sorted(i for b in padded for i in b.indices.tolist())
+    assert seen == list(range(len(pairs))), f"indices seen {seen} for {len(pairs)} pairs"
+    for batch in padded:
+        widths = (batch.src.shape[1], batch.tgt_in.shape[1], batch.tgt_out.shape[1])
+        assert all(w % multiple == 0 for w in widths), f"widths {widths} are not multiples of {multiple}"
+        assert batch.tgt_in.shape == batch.tgt_out.shape, f"tgt_in {batch.tgt_in.shape} and tgt_out {batch.tgt_out.shape} differ"
+        plain = make_batch([pairs[i] for i in batch.indices.tolist()], batch.indices.tolist())
+        for name in ("src", "tgt_in", "tgt_out"):
+            a, b = getattr(plain, name), getattr(batch, name)
+            assert torch.equal(b[:, : a.shape[1]], a) and bool((b[:, a.shape[1]:] == PAD).all()), \
+                f"{name}: the padded batch's rows differ from the unpadded rows beyond PAD"
+            assert a.shape[1] + multiple > b.shape[1], f"{name}: padded to {b.shape[1]}, more than needed for {a.shape[1]}"
+        if max_tokens is not None and batch.size > 1:
+            cost = batch.size * max(batch.src.shape[1], batch.tgt_out.shape[1])
+            assert cost <= max_tokens, f"a batch of padded cost {cost} over the budget {max_tokens}"
+
+
+def test_pad_multiple_leaves_a_models_loss_unchanged():
+    """PAD columns are masked out: a Transformer's loss on a batch is the same padded or not."""
+    from transformer import TransformerConfig, build_transformer
+    from transformer.losses import label_smoothed_cross_entropy
+
+    torch.manual_seed(0)
+    model = build_transformer(TransformerConfig.tiny(50, 50)).eval()
+    pairs = random_pairs(30, 11, seed=3)
+    plain = make_batch(pairs)
+    padded = make_batches(pairs, batch_size=30, sort_by_length=False, pad_multiple=8)[0]
+    assert padded.src.shape[1] % 8 == 0 and padded.src.shape[1] > plain.src.shape[1], \
+        f"src padded to {padded.src.shape[1]} from {plain.src.shape[1]}: expected the next multiple of 8"
+    with torch.no_grad():
+        a = label_smoothed_cross_entropy(model(plain.src, plain.tgt_in), plain.tgt_out, 0.1, PAD)
+        b = label_smoothed_cross_entropy(model(padded.src, padded.tgt_in), padded.tgt_out, 0.1, PAD)
+    torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=f"loss {b.item():.6f} padded, {a.item():.6f} not")
+
+
 def test_batch_moves_to_a_device():
     """Batch.to gives the same tensors on the named device."""
     batch = make_batch([([4, 5], [6])]).to("cpu")
@@ -176,6 +218,8 @@ def test_batching_errors_name_the_problem():
         make_batches([([4], [5])])
     with pytest.raises(ValueError, match="positive limits"):
         make_batches([([4], [5])], batch_size=0)
+    with pytest.raises(ValueError, match="pad_multiple to be an integer >= 1, got 0"):
+        make_batches([([4], [5])], batch_size=1, pad_multiple=0)
     with pytest.raises(ValueError, match="at least one pair"):
         make_batch([])
     with pytest.raises(ValueError, match="PAD id 0"):

@@ -84,6 +84,19 @@ def test_multi30k_task_from_a_folder(folder, cache):
     assert "sleeps" not in small.tgt_vocab, "max_train=2: a word of a dropped training pair is in the vocabulary"
 
 
+def test_multi30k_pad_multiple_pads_its_batches(folder, cache):
+    """--task-option pad_multiple=N: every batch's sequence axes are multiples of N, the pairs are
+    the same; a value below 1 is refused in one line."""
+    plain = load_task("multi30k", path=folder, min_freq=1, cache_dir=cache)
+    padded = load_task("multi30k", path=folder, min_freq=1, cache_dir=cache, pad_multiple=8)
+    assert padded.splits == plain.splits and padded.options["pad_multiple"] == 8, \
+        f"pad_multiple=8 changed the pairs or was not recorded: options {padded.options}"
+    for batch in padded.batches("train", max_tokens=64, shuffle=True, seed=1):
+        assert batch.src.shape[1] % 8 == 0 and batch.tgt_in.shape[1] % 8 == 0, f"shapes {batch.src.shape}, {batch.tgt_in.shape}"
+    with pytest.raises(ValueError, match="pad_multiple to be an integer >= 1, got 0"):
+        load_task("multi30k", path=folder, min_freq=1, cache_dir=cache, pad_multiple=0)
+
+
 def test_missing_file_is_named(folder, cache):
     """A folder without one of the six files is refused with the missing path."""
     (folder / "val.en").unlink()

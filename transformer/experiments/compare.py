@@ -210,5 +210,3 @@ def demo(out: Path, progress: bool = True, quick: bool = False, log=print, resum
             return results
     log(f"\ndemo finished in {time.perf_counter() - started:.0f} s; tables and plots in {out}/*/")
     return results
-    log(f"\ndemo finished in {time.perf_counter() - started:.0f} s; tables and plots in {out}/*/")
-    return results

@@ -144,6 +144,22 @@ def length_groups(
     return groups
 
 
+def round_up(width: int, multiple: int) -> int:
+    """The smallest multiple of `multiple` that is at least `width`."""
+    return -(-width // multiple) * multiple
+
+
+def pad_batch(batch: Batch, multiple: int) -> Batch:
+    """`batch` with PAD columns added on the right, so that every sequence axis is a multiple of
+    `multiple` long. Masks and the loss ignore PAD, so a model computes the same on both; what
+    changes is how many different tensor shapes a run meets (fewer kernels to keep, see `make_batches`)."""
+    def widen(t: Tensor) -> Tensor:
+        extra = round_up(t.shape[1], multiple) - t.shape[1]
+        return torch.nn.functional.pad(t, (0, extra), value=PAD) if extra else t
+
+    return Batch(widen(batch.src), widen(batch.tgt_in), widen(batch.tgt_out), batch.indices)
+
+
 def make_batches(
     pairs: Sequence[Pair],
     max_tokens: int | None = None,
@@ -151,6 +167,7 @@ def make_batches(
     shuffle: bool = False,
     seed: int = 0,
     sort_by_length: bool = True,
+    pad_multiple: int = 1,
 ) -> list[Batch]:
     """Group `pairs` into batches; every pair lands in exactly one.
 
@@ -161,11 +178,19 @@ def make_batches(
     lengths and little padding. `shuffle` mixes the pairs before that (stable) sort, so pairs
     of equal length meet different partners, and then mixes the order of the batches.
     The same `seed` gives the same batches; for training pass `seed + epoch`.
+
+    With `pad_multiple` m > 1 every sequence axis is padded up to a multiple of m (and a batch's
+    cost counted at that width), so batches come in far fewer shapes: a CPU's kernel library
+    (oneDNN) keeps compiled bfloat16 kernels per shape, which is where much of a long run's
+    memory goes (BENCHMARKS.md).
     """
-    widths = [max(len(x), len(y)) + 1 for x, y in pairs]  # source + EOS, or BOS + target
+    if not isinstance(pad_multiple, int) or isinstance(pad_multiple, bool) or pad_multiple < 1:
+        raise ValueError(f"make_batches: expected pad_multiple to be an integer >= 1, got {pad_multiple!r}")
+    widths = [round_up(max(len(x), len(y)) + 1, pad_multiple) for x, y in pairs]  # source + EOS, or BOS + target
     keys = [(len(x), len(y)) for x, y in pairs]
     groups = length_groups(widths, keys, max_tokens, batch_size, shuffle, seed, sort_by_length)
-    return [make_batch([pairs[i] for i in g], g) for g in groups]
+    batches = [make_batch([pairs[i] for i in g], g) for g in groups]
+    return batches if pad_multiple == 1 else [pad_batch(b, pad_multiple) for b in batches]
 
 
 def pad_rows(rows: Sequence[Sequence[int]], width: int | None = None, value: int = PAD) -> Tensor:

@@ -49,10 +49,12 @@ class TaskData:
     source: TextCodec
     target: TextCodec
     options: dict = field(default_factory=dict)
+    pad_multiple: int = 1  # every batch's sequence axes padded to a multiple of this (`make_batches`)
     shape = "seq2seq"
 
     def batches(self, split: str, max_tokens: int, shuffle: bool = False, seed: int = 0) -> list[Batch]:
-        return make_batches(self.splits[split], max_tokens=max_tokens, shuffle=shuffle, seed=seed)
+        return make_batches(self.splits[split], max_tokens=max_tokens, shuffle=shuffle, seed=seed,
+                            pad_multiple=self.pad_multiple)
 
     def model_sizes(self) -> dict:
         return {"src_vocab_size": len(self.source.vocab), "tgt_vocab_size": len(self.target.vocab)}
@@ -167,9 +169,12 @@ def _text_tokenizers(text_pairs: dict[str, list[tuple[str, str]]], tokenizer: st
 def _multi30k_task(*, path: str | Path | None = None, hub_id: str | None = None, src_lang: str = "de",
                    tgt_lang: str = "en", min_freq: int = 2, max_size: int | None = None,
                    max_train: int | None = None, cache_dir: str | Path | None = None, tokenizer: str = "word",
-                   bpe_size: int = 10_000, shared_vocab: bool = False) -> TaskData:
+                   bpe_size: int = 10_000, shared_vocab: bool = False, pad_multiple: int = 1) -> TaskData:
     """Multi30k; `tokenizer` "word" (the default) or "bpe" (`bpe_size` pieces learned on the
-    training split), `shared_vocab` one vocabulary (and one set of merges) for both languages."""
+    training split), `shared_vocab` one vocabulary (and one set of merges) for both languages,
+    `pad_multiple` the batches' sequence axes padded to a multiple of it (fewer shapes, less memory)."""
+    if not isinstance(pad_multiple, int) or isinstance(pad_multiple, bool) or pad_multiple < 1:
+        raise ValueError(f"multi30k: expected pad_multiple to be an integer >= 1, got {pad_multiple!r}")
     options = dict(locals())
     text_pairs = load_multi30k(path, hub_id, src_lang, tgt_lang, cache_dir)
     if max_train is not None:
@@ -181,8 +186,10 @@ def _multi30k_task(*, path: str | Path | None = None, hub_id: str | None = None,
         vocabs = dict(src_vocab=Vocabulary(source.pieces()), tgt_vocab=Vocabulary(target.pieces()))
         if shared_vocab:
             vocabs["tgt_vocab"] = vocabs["src_vocab"]
-    return from_text_pairs("multi30k", text_pairs, source, target, min_freq, max_size, options=options,
+    data = from_text_pairs("multi30k", text_pairs, source, target, min_freq, max_size, options=options,
                            shared_vocab=shared_vocab, **vocabs)
+    data.pad_multiple = pad_multiple
+    return data
 
 
 def _pairs_task(*, path: str | Path, direction: str = "to_english", valid_fraction: float = 0.05,
