@@ -37,6 +37,14 @@ def test_comparison_table_has_one_row_per_model_and_translation_columns():
     assert "BLEU" in translation, f"a translation table needs a BLEU column:\n{translation}"
 
 
+def test_tagging_table_shows_no_accuracy_for_words_the_test_split_lacks():
+    """A tagging test split without unseen words (running-max) shows "-" there, not 0.000."""
+    test = {"token_accuracy": 0.99, "seen_accuracy": 0.99, "seen_tokens": 500, "unseen_accuracy": 0.0, "unseen_tokens": 0}
+    summary = {"model": "bilstm", "shape": "tagging", "parameters": 10, "train_seconds": 1.0, "best_epoch": 2, "test": test}
+    row = comparison_table([summary], "running-max").splitlines()[-1]
+    assert row == "| bilstm | 10 | 1 | 2 | 0.990 | 0.990 | - |", f"expected '-' for the unseen words, got {row}"
+
+
 def test_by_length_plot_joins_the_test_and_longer_splits_per_model():
     """One line per model, running over the training lengths and on into the longer ones."""
     runs = [dict(_summary("transformer", 1.0), model="transformer"), dict(_summary("gru", 0.5), model="gru")]
