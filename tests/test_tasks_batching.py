@@ -166,8 +166,8 @@ def test_without_shuffle_or_sorting_the_order_is_kept():
 @given(PAIRS, LIMITS, st.integers(2, 8), st.booleans(), st.integers(0, 10))
 def test_pad_multiple_pads_every_axis_and_keeps_the_rows(pairs, limits, multiple, shuffle, seed):
     """With pad_multiple m every sequence axis is a multiple of m, each row holds what it holds
-    without it followed by PAD only, the token budget counts the padded width, and the pairs
-    are grouped as they would be with their widths rounded up."""
+    without it followed by PAD only, no axis is padded further than the next multiple, and the
+    token budget counts the padded width."""
     max_tokens, batch_size = limits
     padded = make_batches(pairs, max_tokens, batch_size, shuffle=shuffle, seed=seed, pad_multiple=multiple)
     seen = sorted(i for b in padded for i in b.indices.tolist())

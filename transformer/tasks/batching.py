@@ -144,6 +144,12 @@ def length_groups(
     return groups
 
 
+def check_pad_multiple(value, where: str) -> None:
+    """Refuse a `pad_multiple` that is not an integer >= 1, in one line naming `where` it came."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{where}: expected pad_multiple to be an integer >= 1, got {value!r}")
+
+
 def round_up(width: int, multiple: int) -> int:
     """The smallest multiple of `multiple` that is at least `width`."""
     return -(-width // multiple) * multiple
@@ -184,8 +190,7 @@ def make_batches(
     (oneDNN) keeps compiled bfloat16 kernels per shape, which is where much of a long run's
     memory goes (BENCHMARKS.md).
     """
-    if not isinstance(pad_multiple, int) or isinstance(pad_multiple, bool) or pad_multiple < 1:
-        raise ValueError(f"make_batches: expected pad_multiple to be an integer >= 1, got {pad_multiple!r}")
+    check_pad_multiple(pad_multiple, "make_batches")
     widths = [round_up(max(len(x), len(y)) + 1, pad_multiple) for x, y in pairs]  # source + EOS, or BOS + target
     keys = [(len(x), len(y)) for x, y in pairs]
     groups = length_groups(widths, keys, max_tokens, batch_size, shuffle, seed, sort_by_length)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformer.configs import _matches
-from transformer.tasks.batching import Batch, Pair, make_batches
+from transformer.tasks.batching import Batch, Pair, check_pad_multiple, make_batches
 from transformer.tasks.classification import load_csv, load_sorted, load_sst2, load_tweets
 from transformer.tasks.copy import copy_sequences, copy_text_pairs, copy_vocabulary
 from transformer.tasks.numbers import number_splits, number_text_pairs
@@ -173,8 +173,7 @@ def _multi30k_task(*, path: str | Path | None = None, hub_id: str | None = None,
     """Multi30k; `tokenizer` "word" (the default) or "bpe" (`bpe_size` pieces learned on the
     training split), `shared_vocab` one vocabulary (and one set of merges) for both languages,
     `pad_multiple` the batches' sequence axes padded to a multiple of it (fewer shapes, less memory)."""
-    if not isinstance(pad_multiple, int) or isinstance(pad_multiple, bool) or pad_multiple < 1:
-        raise ValueError(f"multi30k: expected pad_multiple to be an integer >= 1, got {pad_multiple!r}")
+    check_pad_multiple(pad_multiple, "multi30k")  # before the files are read
     options = dict(locals())
     text_pairs = load_multi30k(path, hub_id, src_lang, tgt_lang, cache_dir)
     if max_train is not None:
