@@ -253,5 +253,8 @@ def _plot_curves(run_dir: Path, name: str, task: str, records: list[dict]) -> No
     from transformer.plotting.training import plot_learning_curves
 
     metric = next(m for m in ("valid_accuracy", "valid_token_accuracy", "valid_bits_per_token") if m in records[0])
-    figure = plot_learning_curves({name: records}, ("train_loss", "valid_loss", metric), title=f"{task}: learning curves")
-    save_figure_to(figure, Path(run_dir) / "curves.png")
+    # Fixed margins and a lower resolution: drawn after every run, so it is kept cheap (chapter
+    # figures are laid out tight).
+    figure = plot_learning_curves({name: records}, ("train_loss", "valid_loss", metric), title=f"{task}: learning curves",
+                                  tight=False)
+    save_figure_to(figure, Path(run_dir) / "curves.png", dpi=80, tight=False)

@@ -4,13 +4,14 @@ import sys
 from pathlib import Path
 
 
-def save_figure_to(fig, path: Path) -> Path:
-    """Save a matplotlib figure at `path` (its folder made if needed) and close it."""
+def save_figure_to(fig, path: Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Save a matplotlib figure at `path` (its folder made if needed) and close it. `tight` crops
+    the margins to what is drawn, which costs one more drawing of the figure."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight" if tight else None)
     _show_in_notebook(fig)
     plt.close(fig)
     return path

@@ -21,9 +21,11 @@ def run_styles(names: Sequence[str]) -> dict[str, dict]:
 
 
 def plot_learning_curves(runs: Mapping[str, Sequence[dict]], metrics: Sequence[str] = ("train_loss", "valid_loss"),
-                         title: str | None = None, x: str = "epoch") -> Figure:
+                         title: str | None = None, x: str = "epoch", tight: bool = True) -> Figure:
     """One panel per metric; one line per run; x = epoch (or another field of the records, e.g.
-    "seconds" of training). `runs` maps a name to its epoch records; `title` names the task."""
+    "seconds" of training). `runs` maps a name to its epoch records; `title` names the task.
+    `tight=False` sets fixed margins instead of measuring every label (`tight_layout` draws the
+    figure once more): the run folders' own curves use it, so a short run is not spent drawing."""
     if not runs or not all(runs.values()):
         raise ValueError("plot_learning_curves: expected at least one run with at least one epoch record")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
@@ -43,7 +45,10 @@ def plot_learning_curves(runs: Mapping[str, Sequence[dict]], metrics: Sequence[s
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
+    else:
+        fig.subplots_adjust(left=0.2 / len(metrics), right=0.99, bottom=0.14, top=0.82 if title else 0.9, wspace=0.25)
     return fig
 
 
