@@ -117,3 +117,21 @@ def test_bad_input_is_refused_with_a_clear_message(case, runtime_checks):
     with pytest.raises(ValueError) as error:
         make()
     assert expected_text in str(error.value), f"{case}: message {str(error.value)!r} lacks {expected_text!r}"
+
+
+def test_run_folder_curves_keep_fixed_margins_and_their_panels_apart(tmp_path):
+    """The cheap layout of the run folders' curves (`tight=False`): the file is the whole figure at
+    the asked resolution (no cropping pass), and no two panels overlap."""
+    from PIL import Image
+
+    from transformer.plotting.save import save_figure_to
+    from transformer.plotting.training import plot_learning_curves
+
+    records = [dict(epoch=e, train_loss=1 / e, valid_loss=1.2 / e, valid_accuracy=e / 4) for e in range(1, 5)]
+    fig = plot_learning_curves({"lstm": records}, ("train_loss", "valid_loss", "valid_accuracy"), title="copy", tight=False)
+    boxes = [ax.get_position() for ax in fig.axes]
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), f"panels overlap: {boxes}"
+    assert all(0 < b.x0 and b.x1 <= 1 and 0 < b.y0 and b.y1 < 1 for b in boxes), f"a panel leaves the figure: {boxes}"
+    width, height = fig.get_size_inches()
+    path = save_figure_to(fig, tmp_path / "curves.png", dpi=80, tight=False)
+    assert Image.open(path).size == (round(width * 80), round(height * 80)), "the saved figure was cropped or rescaled"
